@@ -1,0 +1,147 @@
+package registry
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// DockerHub is the canonical name of Docker Hub's registry.
+const DockerHub = "index.docker.io"
+
+// Credential is a username and password for one registry host.
+type Credential struct {
+	Host     string
+	Username string
+	Password string
+}
+
+// Auth says which credentials sigil presents to which registry.
+type Auth struct {
+	// Credentials are explicit entries; they win over everything else.
+	Credentials []Credential
+	// GitHubToken is presented to GHCRHost (the workflow's github.token).
+	GitHubToken string
+	// GitHubActor is the username that goes with GitHubToken. The default is
+	// "x-access-token".
+	GitHubActor string
+	// GHCRHost is the registry GitHubToken is for. The default is "ghcr.io".
+	GHCRHost string
+	// DockerConfigDir, when set, is a directory with a Docker config.json
+	// whose auths are used for the remaining registries.
+	DockerConfigDir string
+}
+
+// NormalizeHost maps the spellings of one registry to one name, so that
+// "docker.io", "registry-1.docker.io" and "index.docker.io" are the same.
+func NormalizeHost(h string) string {
+	h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(h)), "https://"), "http://"), "/")
+	switch h {
+	case "docker.io", "registry-1.docker.io", "index.docker.io", "index.docker.io/v1":
+		return DockerHub
+	}
+	return h
+}
+
+// Source says where the credentials for host come from, for error messages;
+// it names the input, never the secret.
+func (a Auth) Source(host string) string {
+	host = NormalizeHost(host)
+	for _, c := range a.Credentials {
+		if NormalizeHost(c.Host) == host {
+			return fmt.Sprintf("the registry-credentials entry for %s", c.Host)
+		}
+	}
+	if a.GitHubToken != "" && host == NormalizeHost(a.ghcr()) {
+		return "github-token"
+	}
+	if a.DockerConfigDir != "" {
+		return "the Docker config in " + a.DockerConfigDir
+	}
+	return "no credentials (anonymous)"
+}
+
+func (a Auth) ghcr() string {
+	if a.GHCRHost == "" {
+		return "ghcr.io"
+	}
+	return a.GHCRHost
+}
+
+// Keychain returns the keychain that resolves credentials as Auth says.
+func (a Auth) Keychain() (authn.Keychain, error) {
+	chain := []authn.Keychain{a}
+	if a.DockerConfigDir != "" {
+		cfg := filepath.Join(a.DockerConfigDir, "config.json")
+		if _, err := os.Stat(cfg); err != nil {
+			return nil, fmt.Errorf("docker config: %w (DOCKER_CONFIG must name a directory holding config.json)", err)
+		}
+		chain = append(chain, dockerConfig{dir: a.DockerConfigDir})
+	}
+	return authn.NewMultiKeychain(chain...), nil
+}
+
+// Resolve implements authn.Keychain for the explicit credentials and the
+// GitHub token.
+func (a Auth) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	host := NormalizeHost(r.RegistryStr())
+	for _, c := range a.Credentials {
+		if NormalizeHost(c.Host) == host {
+			return authn.FromConfig(authn.AuthConfig{Username: c.Username, Password: c.Password}), nil
+		}
+	}
+	if a.GitHubToken != "" && host == NormalizeHost(a.ghcr()) {
+		user := a.GitHubActor
+		if user == "" {
+			user = "x-access-token"
+		}
+		return authn.FromConfig(authn.AuthConfig{Username: user, Password: a.GitHubToken}), nil
+	}
+	return authn.Anonymous, nil
+}
+
+// dockerConfig reads one named Docker config directory. authn.DefaultKeychain
+// reads $DOCKER_CONFIG from the process environment itself; sigil passes the
+// directory explicitly instead, so that library code reads no environment.
+type dockerConfig struct{ dir string }
+
+func (d dockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	cf, err := loadDockerConfig(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	key := r.RegistryStr()
+	if key == name.DefaultRegistry {
+		key = authn.DefaultAuthKey
+	}
+	cfg, err := cf.GetAuthConfig(key)
+	if err != nil {
+		return nil, fmt.Errorf("docker config %s: %w", d.dir, err)
+	}
+	if cfg.Username == "" && cfg.Password == "" && cfg.Auth == "" && cfg.IdentityToken == "" && cfg.RegistryToken == "" {
+		return authn.Anonymous, nil
+	}
+	return authn.FromConfig(authn.AuthConfig{
+		Username: cfg.Username, Password: cfg.Password, Auth: cfg.Auth,
+		IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken,
+	}), nil
+}
+
+// RemoteOptions are the go-containerregistry options for every registry call
+// of one run: credentials, transport and context.
+func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []remote.Option {
+	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
+	if t != nil {
+		opts = append(opts, remote.WithTransport(t))
+	}
+	if userAgent != "" {
+		opts = append(opts, remote.WithUserAgent(userAgent))
+	}
+	return opts
+}

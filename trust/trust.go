@@ -1,0 +1,159 @@
+package trust
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+)
+
+// Public Sigstore endpoints, used when neither a signing config nor URLs are
+// given.
+const (
+	PublicFulcioURL = "https://fulcio.sigstore.dev"
+	PublicRekorURL  = "https://rekor.sigstore.dev"
+)
+
+// Services names the endpoints one signing run uses.
+type Services struct {
+	// FulcioURL is the certificate authority's base URL.
+	FulcioURL string
+	// RekorURL is the transparency log's base URL; empty means no log.
+	RekorURL string
+	// RekorVersion is the log's API version: 1 (Rekor v1, entries carry a
+	// signed entry timestamp) or 2 (Rekor v2, tiles; needs a TSA).
+	RekorVersion uint32
+	// LegacyRekorURL is a Rekor v1 log for the legacy cosign signature
+	// format, which carries a v1 signed entry timestamp. It equals RekorURL
+	// when that is a v1 log, and is empty when the config has no v1 log.
+	LegacyRekorURL string
+	// TSAURLs are RFC 3161 timestamp authorities (full URL with path).
+	TSAURLs []string
+}
+
+// ServiceOptions are the user's inputs that choose services. Explicit URLs
+// take precedence over the signing config.
+type ServiceOptions struct {
+	SigningConfigPath string
+	FulcioURL         string
+	RekorURL          string
+	// RekorVersion applies to RekorURL; 0 means 1.
+	RekorVersion uint32
+	TSAURL       string
+}
+
+// SelectServices resolves the signing services from a signing config and
+// explicit URLs, at time now.
+func SelectServices(o ServiceOptions, now time.Time) (Services, error) {
+	var s Services
+	if o.SigningConfigPath != "" {
+		sc, err := root.NewSigningConfigFromPath(o.SigningConfigPath)
+		if err != nil {
+			return s, fmt.Errorf("reading signing config %s: %w (it must be a Sigstore signing config JSON, as `cosign signing-config create` writes)", o.SigningConfigPath, err)
+		}
+		if s, err = fromSigningConfig(sc, now); err != nil {
+			return s, fmt.Errorf("signing config %s: %w", o.SigningConfigPath, err)
+		}
+	} else {
+		s = Services{FulcioURL: PublicFulcioURL, RekorURL: PublicRekorURL, RekorVersion: 1}
+	}
+	if o.FulcioURL != "" {
+		s.FulcioURL = o.FulcioURL
+	}
+	if o.RekorURL != "" {
+		s.RekorURL = o.RekorURL
+		s.RekorVersion = o.RekorVersion
+		if s.RekorVersion == 0 {
+			s.RekorVersion = 1
+		}
+	}
+	if s.RekorVersion == 1 {
+		s.LegacyRekorURL = s.RekorURL
+	}
+	if o.TSAURL != "" {
+		s.TSAURLs = []string{o.TSAURL}
+	}
+	for name, u := range map[string]string{"fulcio-url": s.FulcioURL, "rekor-url": s.RekorURL} {
+		if err := checkURL(u); err != nil {
+			return s, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	for _, u := range s.TSAURLs {
+		if err := checkURL(u); err != nil {
+			return s, fmt.Errorf("tsa-url: %w", err)
+		}
+	}
+	if s.RekorVersion == 2 && len(s.TSAURLs) == 0 {
+		return s, errors.New("Rekor v2 gives no signing time, so it needs a timestamp authority: set tsa-url or use a signing config that lists one")
+	}
+	return s, nil
+}
+
+func checkURL(u string) error {
+	if u == "" {
+		return nil
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", u, err)
+	}
+	if p.Scheme != "https" && p.Scheme != "http" || p.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", u)
+	}
+	return nil
+}
+
+func fromSigningConfig(sc *root.SigningConfig, now time.Time) (Services, error) {
+	var s Services
+	fulcio, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now)
+	if err != nil {
+		return s, fmt.Errorf("no usable Fulcio: %w", err)
+	}
+	s.FulcioURL = fulcio.URL
+	// One log: the newest API version sigstore-go speaks.
+	logs, err := root.SelectServices(sc.RekorLogURLs(), root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_EXACT, Count: 1}, sign.RekorAPIVersions, now)
+	if err != nil {
+		return s, fmt.Errorf("no usable Rekor: %w", err)
+	}
+	s.RekorURL, s.RekorVersion = logs[0].URL, logs[0].MajorAPIVersion
+	// The legacy format needs a v1 log; the config may list one beside v2.
+	if v1, err := root.SelectService(sc.RekorLogURLs(), []uint32{1}, now); err == nil {
+		s.LegacyRekorURL = v1.URL
+	}
+	if len(sc.TimestampAuthorityURLs()) > 0 {
+		tsas, err := root.SelectServices(sc.TimestampAuthorityURLs(), sc.TimestampAuthorityURLsConfig(), sign.TimestampAuthorityAPIVersions, now)
+		if err != nil {
+			return s, fmt.Errorf("no usable timestamp authority: %w", err)
+		}
+		for _, t := range tsas {
+			s.TSAURLs = append(s.TSAURLs, t.URL)
+		}
+	}
+	return s, nil
+}
+
+// LoadTrustedRoot reads a trusted root JSON file. With path empty it fetches
+// the public instance's trusted root through sigstore's TUF repository.
+func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
+	if path == "" {
+		tr, err := root.FetchTrustedRoot()
+		if err != nil {
+			return nil, fmt.Errorf("fetching the public Sigstore trusted root through TUF: %w (offline or private instance: pass trusted-root)", err)
+		}
+		return tr, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading trusted root: %w", err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root %s is not a Sigstore trusted root JSON (as `cosign trusted-root create` writes): %w", path, err)
+	}
+	return tr, nil
+}
