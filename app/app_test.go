@@ -1,0 +1,212 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil-dev/sigil/ghaction"
+	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/trust"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+func sampleSigned() *Signed {
+	log := func(i int64) sign.LogEntry {
+		return sign.LogEntry{URL: "https://rekor.example", Version: 1, Index: i, IntegratedTime: 1700000000, EntryURL: "https://rekor.example/api/v1/log/entries?logIndex=1"}
+	}
+	return &Signed{
+		TrustedRoot: "trusted_root.json",
+		Result: sign.Result{
+			Identity: sign.Identity{Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0", Issuer: "https://token.actions.githubusercontent.com"},
+			Images: []sign.Image{
+				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: "sha256:aaaa", Signatures: []sign.Signature{
+					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@sha256:bbbb", ReadBack: sign.ReadBackReferrers, Log: log(10)},
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-aaaa.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
+				}},
+				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: "sha256:cccc", Platform: "linux/arm64", Index: "sha256:aaaa", Signatures: []sign.Signature{
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-cccc.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
+				}},
+				{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: "sha256:aaaa", Signatures: []sign.Signature{
+					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-aaaa.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
+				}},
+			},
+			Files: []sign.File{{Path: "dist/app_linux_amd64.tar.gz", SHA256: "0123", Bundle: "dist/app_linux_amd64.tar.gz.sigstore.json", Log: log(14)}},
+		},
+	}
+}
+
+func TestSignSummaryGolden(t *testing.T) {
+	t.Parallel()
+	golden(t, "sign-summary.md", SignSummary(sampleSigned()))
+}
+
+func TestSignOutputsGolden(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
+	env := map[string]string{"GITHUB_OUTPUT": out, "GITHUB_STEP_SUMMARY": summary}
+	var stdout bytes.Buffer
+	rt, err := ghaction.New(ghaction.WithGetenv(func(k string) string { return env[k] }), ghaction.WithStdout(&stdout), ghaction.WithRandom(bytes.NewReader(bytes.Repeat([]byte{7}, 4096))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSignOutputs(rt, sampleSigned()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "sign-outputs.txt", string(b))
+	golden(t, "sign-stdout.txt", stdout.String())
+}
+
+func TestExpandFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, f := range []string{"dist/a.tar.gz", "dist/b.tar.gz", "dist/a.tar.gz.sigstore.json", "dist/sub/c.zip", "checksums.txt"} {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(f), 0o644)
+	}
+	j := func(p ...string) []string {
+		for i := range p {
+			p[i] = filepath.Join(dir, p[i])
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		globs   []string
+		want    []string
+		wantErr string
+	}{
+		{name: "star", globs: j("dist/*.tar.gz"), want: j("dist/a.tar.gz", "dist/b.tar.gz")},
+		{name: "doublestar", globs: j("dist/**"), want: j("dist/a.tar.gz", "dist/b.tar.gz", "dist/sub/c.zip")},
+		{name: "doublestar suffix", globs: j("**/*.zip"), want: j("dist/sub/c.zip")},
+		{name: "dedup", globs: j("checksums.txt", "check*"), want: j("checksums.txt")},
+		{name: "no match", globs: j("dist/*.deb"), wantErr: "matches no file"},
+		{name: "only bundles", globs: j("dist/*.json"), wantErr: "matches no file"},
+		{name: "bad pattern", globs: []string{"[x"}, wantErr: "syntax error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ExpandFiles(tc.globs)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func fakeToken(claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+}
+
+func TestGuardPublicLog(t *testing.T) {
+	t.Parallel()
+	public := trust.Services{RekorURL: "https://rekor.sigstore.dev", LegacyRekorURL: "https://rekor.sigstore.dev"}
+	private := trust.Services{RekorURL: "http://127.0.0.1:3000"}
+	tests := []struct {
+		name     string
+		services trust.Services
+		allow    bool
+		claims   string
+		wantErr  bool
+	}{
+		{"private repo, public log", public, false, `{"repository_visibility":"private"}`, true},
+		{"private repo, public log, opted in", public, true, `{"repository_visibility":"private"}`, false},
+		{"public repo, public log", public, false, `{"repository_visibility":"public"}`, false},
+		{"internal repo, public log", public, false, `{"repository_visibility":"internal"}`, false},
+		{"private repo, private log", private, false, `{"repository_visibility":"private"}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tok := fakeToken(tc.claims)
+			f := guardPublicLog(func(context.Context) (string, error) { return tok, nil }, tc.services, tc.allow)
+			got, err := f(context.Background())
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), "allow-public-log") || strings.Contains(err.Error(), tok) {
+					t.Errorf("error must name the input and never the token: %v", err)
+				}
+			} else if got != tok {
+				t.Errorf("token changed")
+			}
+		})
+	}
+}
+
+func TestSignInputErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		inputs  map[string]string
+		wantErr string
+	}{
+		{"nothing to sign", map[string]string{}, "nothing to sign"},
+		{"bad format", map[string]string{"IMAGES": "a/b:c", "FORMAT": "sbom"}, `format "sbom"`},
+		{"bad bool", map[string]string{"IMAGES": "a/b:c", "RECURSIVE": "yes please"}, "recursive"},
+		{"bad concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "many"}, "concurrency"},
+		{"zero concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "0"}, "want 1 to 256"},
+		{"bad credentials", map[string]string{"IMAGES": "a/b:c", "REGISTRY-CREDENTIALS": "docker.io=nopassword"}, "registry-credentials"},
+		{"annotations without legacy", map[string]string{"IMAGES": "a/b:c", "FORMAT": "bundle", "ANNOTATIONS": "a=b"}, "annotations"},
+		{"bad annotation", map[string]string{"IMAGES": "a/b:c", "ANNOTATIONS": "novalue"}, "annotations"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rt, err := ghaction.New(ghaction.WithGetenv(func(k string) string { return tc.inputs[strings.TrimPrefix(k, "INPUT_")] }), ghaction.WithStdout(&bytes.Buffer{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = signInputs(rt, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "nopassword") {
+				t.Errorf("error leaks a secret: %v", err)
+			}
+		})
+	}
+}

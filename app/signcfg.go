@@ -1,0 +1,127 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sigil-dev/sigil/ghaction/inputlist"
+	"github.com/sigil-dev/sigil/sign"
+)
+
+// SignConfig is a validated sign request, from action inputs or flags.
+type SignConfig struct {
+	Images      []string
+	Files       []string // globs
+	Recursive   bool
+	Format      sign.Format
+	Annotations map[string]string
+
+	SigningConfig string
+	FulcioURL     string
+	RekorURL      string
+	TSAURL        string
+	TrustedRoot   string
+
+	GitHubToken     string
+	GitHubActor     string
+	Credentials     []inputlist.Credential
+	DockerConfigDir string
+
+	Concurrency    int
+	AllowPublicLog bool
+	// PolicyDir, when set, receives generated consumer policies.
+	PolicyDir string
+}
+
+// DefaultConcurrency is the concurrency input's default.
+const DefaultConcurrency = 16
+
+func (c *SignConfig) validate() error {
+	var errs []error
+	if len(c.Images) == 0 && len(c.Files) == 0 {
+		errs = append(errs, errors.New("nothing to sign: set images (one reference per line) and/or files (globs)"))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		errs = append(errs, fmt.Errorf("concurrency %d: want 1 to 256", c.Concurrency))
+	}
+	if len(c.Annotations) > 0 && c.Format == sign.FormatBundle {
+		errs = append(errs, errors.New("annotations are signed into the legacy payload, and format bundle writes none: use format both or legacy, or drop annotations"))
+	}
+	return errors.Join(errs...)
+}
+
+// ExpandFiles expands the files globs (with ** matching any number of
+// directories) into a sorted list of regular files. A glob that matches
+// nothing is an error: a release that forgot to build an archive must not
+// pass silently. Bundles (*.sigstore.json) are never matched.
+func ExpandFiles(globs []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	var errs []error
+	for _, g := range globs {
+		matches, err := glob(g)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("files: %q: %w", g, err))
+			continue
+		}
+		n := 0
+		for _, m := range matches {
+			if strings.HasSuffix(m, sign.BundleSuffix) {
+				continue
+			}
+			n++
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+		if n == 0 {
+			errs = append(errs, fmt.Errorf("files: %q matches no file", g))
+		}
+	}
+	sort.Strings(out)
+	return out, errors.Join(errs...)
+}
+
+// glob matches one pattern; "**" matches any number of path elements.
+func glob(pattern string) ([]string, error) {
+	if _, err := filepath.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(pattern, "**") {
+		return filterFiles(filepath.Glob(pattern))
+	}
+	root, rest, _ := strings.Cut(pattern, "**")
+	root = filepath.Clean(root)
+	if root == "" {
+		root = "."
+	}
+	rest = strings.TrimPrefix(rest, string(filepath.Separator))
+	var matches []string
+	err := filepath.WalkDir(root, func(p string, d fsDirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if rest == "" {
+			matches = append(matches, p)
+			return nil
+		}
+		// rest matches the path's tail: any suffix of rel's elements.
+		parts := strings.Split(rel, string(filepath.Separator))
+		for i := range parts {
+			if ok, _ := filepath.Match(rest, filepath.Join(parts[i:]...)); ok {
+				matches = append(matches, p)
+				break
+			}
+		}
+		return nil
+	})
+	return matches, err
+}

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sigil-dev/sigil/sign"
+)
+
+// SignSummary renders the job summary of a signing run: what was signed,
+// where each signature went, and the commands a consumer pastes to verify.
+func SignSummary(s *Signed) string {
+	r := s.Result
+	var b strings.Builder
+	b.WriteString("## sigil sign\n\n")
+	fmt.Fprintf(&b, "Signed %d image manifest(s) and %d file(s) as `%s` (issuer `%s`).\n\n",
+		len(r.Images), len(r.Files), mdCode(r.Identity.Subject), mdCode(r.Identity.Issuer))
+	if len(r.Images) > 0 {
+		b.WriteString("| Image | Platform | Digest | Formats | Rekor log index |\n|---|---|---|---|---|\n")
+		for _, img := range r.Images {
+			var formats, idx []string
+			for _, sg := range img.Signatures {
+				formats = append(formats, string(sg.Format))
+				idx = append(idx, strconv.FormatInt(sg.Log.Index, 10))
+			}
+			platform := img.Platform
+			if platform == "" {
+				platform = "—"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | %s |\n", mdCode(img.Repository), mdCell(platform), mdCode(img.Digest), strings.Join(formats, ", "), strings.Join(idx, ", "))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Files) > 0 {
+		b.WriteString("| File | SHA-256 | Bundle | Rekor log index |\n|---|---|---|---|\n")
+		for _, f := range r.Files {
+			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %d |\n", mdCode(f.Path), f.SHA256, mdCode(f.Bundle), f.Log.Index)
+		}
+		b.WriteString("\n")
+	}
+	if cmds := VerifyCommands(s); len(cmds) > 0 {
+		b.WriteString("### Verify\n\n```sh\n")
+		for _, c := range cmds {
+			b.WriteString(c + "\n")
+		}
+		b.WriteString("```\n")
+	}
+	return b.String()
+}
+
+// VerifyCommands are the exact commands a consumer runs to verify what was
+// signed: sigil verify for everything, and cosign for each top-level image
+// and file.
+func VerifyCommands(s *Signed) []string {
+	r := s.Result
+	if r.Identity.Subject == "" {
+		return nil
+	}
+	id := fmt.Sprintf("--certificate-identity %s --certificate-oidc-issuer %s", shellQuote(r.Identity.Subject), shellQuote(r.Identity.Issuer))
+	trust := ""
+	if s.TrustedRoot != "" {
+		trust = " --trusted-root " + shellQuote(s.TrustedRoot)
+	}
+	var refs []string
+	seen := map[string]bool{}
+	for _, img := range r.Images {
+		if img.Index != "" {
+			continue // the index's own entry covers it
+		}
+		ref := img.Repository + "@" + img.Digest
+		if !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	sort.Strings(refs)
+	var cmds []string
+	var args []string
+	for _, ref := range refs {
+		args = append(args, "--images "+shellQuote(ref))
+	}
+	for _, f := range r.Files {
+		args = append(args, "--files "+shellQuote(f.Path))
+	}
+	cmds = append(cmds, "sigil verify "+strings.Join(args, " ")+" "+id+trust)
+	for _, ref := range refs {
+		cmds = append(cmds, "cosign verify "+id+trust+" "+shellQuote(ref))
+	}
+	for _, f := range r.Files {
+		cmds = append(cmds, "cosign verify-blob --bundle "+shellQuote(f.Bundle)+" "+id+trust+" "+shellQuote(f.Path))
+	}
+	return cmds
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// mdCode makes s safe inside a Markdown code span in a table cell.
+func mdCode(s string) string {
+	return strings.NewReplacer("`", "'", "|", `\|`, "\n", " ").Replace(s)
+}
+
+// mdCell makes s safe in a Markdown table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// formatsOf lists an image's signature formats.
+func formatsOf(img sign.Image) string {
+	var f []string
+	for _, s := range img.Signatures {
+		f = append(f, string(s.Format))
+	}
+	return strings.Join(f, ", ")
+}
