@@ -1,0 +1,54 @@
+// Command tbctl is the test bed's own helper, run by testbed/up.sh. It serves
+// the parts of the bed written in this project and does the small jobs the
+// shell scripts would otherwise need extra tools for:
+//
+//	tbctl serve     the GitHub runtime stand-in, the ghcr.io stand-in registry
+//	                and the host ends of the namespace bridges, in one process
+//	tbctl bridge    the inner ends of the namespace bridges
+//	tbctl ports N   print N free loopback TCP ports
+//	tbctl secret    write a random secret to a file unless it exists
+//	tbctl keygen    write a private key (PKCS#8 PEM) and its public key
+//	tbctl htpasswd  write an htpasswd file (bcrypt) for the distribution registry
+//	tbctl wait      poll a URL until it answers, bounded in time
+//	tbctl get       download a URL to a file
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+var commands = map[string]func(args []string) error{
+	"serve":    serve,
+	"bridge":   runBridge,
+	"ports":    ports,
+	"secret":   secret,
+	"keygen":   keygen,
+	"htpasswd": htpasswd,
+	"wait":     wait,
+	"get":      get,
+}
+
+func main() {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
+		fmt.Fprintf(os.Stderr, "usage: tbctl COMMAND [flags]; commands: %s\n", strings.Join(names, ", "))
+		os.Exit(2)
+	}
+	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "tbctl %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// ruleList collects repeated --forward flags.
+type ruleList []string
+
+func (r *ruleList) String() string     { return strings.Join(*r, " ") }
+func (r *ruleList) Set(s string) error { *r = append(*r, s); return nil }
