@@ -90,6 +90,13 @@ func actionSign(ctx context.Context, rt *ghaction.Runtime, getenv func(string) s
 		return err
 	}
 	if env.IDToken == nil {
+		// Without the token variables nothing can be signed: say so before
+		// any registry is contacted.
+		for _, v := range []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
+			if getenv(v) == "" {
+				return fmt.Errorf("%w (%s is not set)", ghaction.ErrNoIDTokenPermission, v)
+			}
+		}
 		env.IDToken = func(ctx context.Context) (string, error) { return rt.IDToken(ctx, "sigstore") }
 	}
 	if env.Progress == nil {

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
+)
+
+// sigil is the binary under test, built once by TestMain.
+var sigil string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sigil-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sigil = filepath.Join(dir, "sigil")
+	build := exec.Command("go", "build", "-o", sigil, "github.com/sigil-dev/sigil")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building sigil: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// step is one run of the action.
+type step struct {
+	inputs  map[string]string
+	env     []string // extra variables, e.g. the token endpoint
+	dir     string   // the workspace
+	outputs map[string]string
+	summary string
+	stdout  string
+	code    int
+}
+
+// runAction runs sigil as GitHub runs a container action: no arguments,
+// GITHUB_ACTIONS=true, inputs as INPUT_<NAME> (upper case, hyphens kept),
+// file commands in files, the workspace as working directory.
+func runAction(t *testing.T, s *step) {
+	t.Helper()
+	if s.dir == "" {
+		s.dir = t.TempDir()
+	}
+	cmdDir := t.TempDir()
+	outFile, sumFile := filepath.Join(cmdDir, "output"), filepath.Join(cmdDir, "summary")
+	for _, f := range []string{outFile, sumFile} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"GITHUB_ACTIONS=true",
+		"CI=true",
+		"GITHUB_OUTPUT=" + outFile,
+		"GITHUB_STEP_SUMMARY=" + sumFile,
+		"GITHUB_WORKSPACE=" + s.dir,
+		"GITHUB_REPOSITORY=sigil-dev/demo",
+		"GITHUB_REPOSITORY_OWNER=sigil-dev",
+		"GITHUB_SERVER_URL=https://github.com",
+		"GITHUB_WORKFLOW_REF=sigil-dev/demo/.github/workflows/release.yml@refs/tags/v1.0.0",
+		"GITHUB_REF=refs/tags/v1.0.0",
+		"GITHUB_SHA=0123456789abcdef0123456789abcdef01234567",
+		"GITHUB_EVENT_NAME=push",
+		"GITHUB_ACTOR=octocat",
+		"RUNNER_TEMP=" + t.TempDir(),
+	}
+	for k, v := range s.inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	env = append(env, s.env...)
+	cmd := exec.CommandContext(t.Context(), sigil)
+	cmd.Dir, cmd.Env = s.dir, env
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	err := cmd.Run()
+	s.stdout = stdout.String()
+	s.code = cmd.ProcessState.ExitCode()
+	if err != nil && s.code <= 0 {
+		t.Fatalf("running sigil: %v", err)
+	}
+	out, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.outputs, err = parseOutputs(out); err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v\n%s", err, out)
+	}
+	sum, err := os.ReadFile(sumFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.summary = string(sum)
+}
+
+// parseOutputs reads a GITHUB_OUTPUT file the way the runner does: name=value
+// lines and name<<DELIMITER heredocs.
+func parseOutputs(b []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if name, delim, ok := strings.Cut(line, "<<"); ok {
+			var val []string
+			closed := false
+			for sc.Scan() {
+				if sc.Text() == delim {
+					closed = true
+					break
+				}
+				val = append(val, sc.Text())
+			}
+			if !closed {
+				return nil, fmt.Errorf("output %s: heredoc not closed", name)
+			}
+			if _, dup := out[name]; dup {
+				return nil, fmt.Errorf("output %s written twice", name)
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		if name, val, ok := strings.Cut(line, "="); ok {
+			out[name] = val
+			continue
+		}
+		if line != "" {
+			return nil, fmt.Errorf("unparsable line %q", line)
+		}
+	}
+	return out, sc.Err()
+}
+
+// cosign runs a reference client with the bed's registry credentials and no
+// network beyond the bed, and returns its combined output and error.
+func cosign(t *testing.T, e *tbenv.Env, bin string, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"DOCKER_CONFIG=" + e.DockerConfig(t),
+		"TUF_ROOT=" + t.TempDir(),
+	}, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
