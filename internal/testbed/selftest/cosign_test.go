@@ -1,0 +1,278 @@
+package selftest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
+)
+
+// signer is the identity the cosign tests sign as; not the stand-in's
+// default, so the overrides are proven to reach the certificate.
+var signer = struct {
+	claims   tbenv.Claims
+	identity string
+}{
+	claims: tbenv.Claims{
+		"repository":    {"sigil-dev/selftest"},
+		"workflow_path": {".github/workflows/cosign.yml"},
+		"ref":           {"refs/heads/main"},
+	},
+	identity: "https://github.com/sigil-dev/selftest/.github/workflows/cosign.yml@refs/heads/main",
+}
+
+// verifyCases are the identities a verifier demands: only the signer's
+// passes.
+var verifyCases = []struct {
+	name     string
+	identity string // empty: the signer's
+	issuer   string // empty: the bed's
+	wantErr  bool
+}{
+	{name: "right identity"},
+	{name: "wrong workflow", identity: "https://github.com/sigil-dev/selftest/.github/workflows/other.yml@refs/heads/main", wantErr: true},
+	{name: "wrong repository", identity: "https://github.com/evil/selftest/.github/workflows/cosign.yml@refs/heads/main", wantErr: true},
+	{name: "wrong issuer", issuer: "https://token.actions.githubusercontent.com", wantErr: true},
+}
+
+// cosign runs a cosign binary with a clean environment: its own HOME and
+// TUF cache, a DOCKER_CONFIG with the bed's registry credentials, and a
+// proxy that records and refuses every request that would leave loopback.
+type cosign struct {
+	e   *tbenv.Env
+	env []string
+
+	mu     sync.Mutex
+	escape []string // hosts cosign tried to reach through the proxy
+}
+
+func newCosign(t *testing.T, e *tbenv.Env) *cosign {
+	t.Helper()
+	c := &cosign{e: e}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.escape = append(c.escape, r.Host)
+		c.mu.Unlock()
+		http.Error(w, "the test bed allows no request outside loopback", http.StatusForbidden)
+	}))
+	t.Cleanup(proxy.Close)
+	home := t.TempDir()
+	c.env = []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + home,
+		"TUF_ROOT=" + filepath.Join(home, "tuf"),
+		"DOCKER_CONFIG=" + e.DockerConfig(t),
+		// Go never proxies loopback, so only requests that would leave
+		// the machine reach the proxy.
+		"HTTPS_PROXY=" + proxy.URL,
+		"HTTP_PROXY=" + proxy.URL,
+	}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.escape) > 0 {
+			t.Errorf("cosign tried to leave the bed, to %v", c.escape)
+		}
+	})
+	return c
+}
+
+// run runs bin with args and extra environment, and returns its combined
+// output.
+func (c *cosign) run(t *testing.T, bin string, extraEnv []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(slices.Clone(c.env), extraEnv...)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustRun is run that fails t on error.
+func (c *cosign) mustRun(t *testing.T, bin string, extraEnv []string, args ...string) string {
+	t.Helper()
+	out, err := c.run(t, bin, extraEnv, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(filepath.Dir(bin)), strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// checkVerify runs each verify case: verify(identity, issuer) must pass
+// for the signer alone.
+func checkVerify(t *testing.T, e *tbenv.Env, verify func(identity, issuer string) (string, error)) {
+	t.Helper()
+	for _, vc := range verifyCases {
+		identity, issuer := vc.identity, vc.issuer
+		if identity == "" {
+			identity = signer.identity
+		}
+		if issuer == "" {
+			issuer = e.Issuer
+		}
+		out, err := verify(identity, issuer)
+		switch {
+		case vc.wantErr && err == nil:
+			t.Errorf("%s: verify accepted identity %s from %s:\n%s", vc.name, identity, issuer, out)
+		case !vc.wantErr && err != nil:
+			t.Errorf("%s: verify failed: %v\n%s", vc.name, err, out)
+		case vc.wantErr:
+			t.Logf("%s: refused as it should be: %s", vc.name, lastLine(out))
+		}
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func signerClaims(t *testing.T) (tbenv.Claims, string) {
+	runID := tbenv.UniqueRunID(t)
+	claims := tbenv.Claims{"run_id": {runID}}
+	for k, v := range signer.claims {
+		claims[k] = v
+	}
+	return claims, runID
+}
+
+// TestCosign3Image signs an image with cosign v3.1.3 on each registry
+// against Rekor v2 and the TSA (a Sigstore bundle as an OCI referrer), and
+// verifies it with the trusted root alone.
+func TestCosign3Image(t *testing.T) {
+	t.Parallel()
+	e := tbenv.Load(t)
+	for _, reg := range e.Registries() {
+		t.Run(reg.Name, func(t *testing.T) {
+			t.Parallel()
+			c := newCosign(t, e)
+			claims, runID := signerClaims(t)
+			ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+			c.mustRun(t, e.Cosign3, nil, "sign", "--yes",
+				"--identity-token="+e.IDToken(t, "sigstore", claims),
+				"--signing-config="+e.SigningConfigV2, "--trusted-root="+e.TrustedRoot,
+				ref.String())
+			if n := e.TokensMinted(t, runID); n != 1 {
+				t.Errorf("tokens minted for the run = %d, want 1", n)
+			}
+			checkReferrer(t, reg, ref)
+			checkVerify(t, e, func(identity, issuer string) (string, error) {
+				return c.run(t, e.Cosign3, nil, "verify", "--trusted-root="+e.TrustedRoot,
+					"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
+					"--insecure-ignore-sct", ref.String())
+			})
+		})
+	}
+}
+
+// checkReferrer checks where cosign v3 put the bundle: through the
+// referrers API on the ghcr.io stand-in, under the sha256-<hex> fallback tag
+// on the distribution registry, which has no referrers API.
+func checkReferrer(t *testing.T, reg tbenv.Registry, ref name.Digest) {
+	t.Helper()
+	auth := remote.WithAuth(reg.Authenticator())
+	idx, err := remote.Referrers(ref, auth)
+	if err != nil {
+		t.Fatalf("listing referrers of %s: %v", ref, err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Manifests) != 1 {
+		t.Errorf("%s has %d referrers, want the one bundle", ref, len(m.Manifests))
+	}
+	tags, err := remote.List(ref.Context(), auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fallback := strings.Replace(ref.DigestStr(), ":", "-", 1)
+	if got, want := slices.Contains(tags, fallback), reg.Name == "dockerhub"; got != want {
+		t.Errorf("%s: fallback tag %s present = %v, want %v (tags %v)", reg.Name, fallback, got, want, tags)
+	}
+}
+
+// TestCosign3Blob signs a file with cosign v3.1.3 against Rekor v2 and the
+// TSA and verifies its bundle.
+func TestCosign3Blob(t *testing.T) {
+	t.Parallel()
+	e := tbenv.Load(t)
+	c := newCosign(t, e)
+	claims, _ := signerClaims(t)
+	dir := t.TempDir()
+	file, bundle := filepath.Join(dir, "checksums.txt"), filepath.Join(dir, "checksums.txt.sigstore.json")
+	if err := os.WriteFile(file, []byte(tbenv.UniqueRepo(t)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun(t, e.Cosign3, nil, "sign-blob", "--yes",
+		"--identity-token="+e.IDToken(t, "sigstore", claims),
+		"--signing-config="+e.SigningConfigV2, "--trusted-root="+e.TrustedRoot,
+		"--bundle="+bundle, file)
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Rekor v2 entry (kind version 0.0.2) and a signed timestamp.
+	for _, want := range []string{`"version":"0.0.2"`, `"rfc3161Timestamps"`} {
+		if !strings.Contains(strings.ReplaceAll(string(b), " ", ""), want) {
+			t.Errorf("the bundle lacks %s:\n%s", want, b)
+		}
+	}
+	checkVerify(t, e, func(identity, issuer string) (string, error) {
+		return c.run(t, e.Cosign3, nil, "verify-blob", "--trusted-root="+e.TrustedRoot, "--bundle="+bundle,
+			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, "--insecure-ignore-sct", file)
+	})
+}
+
+// TestCosign2Image signs an image with cosign v2.6.5 on each registry the
+// legacy way (a sha256-<hex>.sig tag, Rekor v1) and verifies it the way
+// older verifiers are configured: a Fulcio root and a Rekor key.
+func TestCosign2Image(t *testing.T) {
+	t.Parallel()
+	e := tbenv.Load(t)
+	legacyTrust := []string{"SIGSTORE_ROOT_FILE=" + e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + e.RekorPubKey}
+	for _, reg := range e.Registries() {
+		t.Run(reg.Name, func(t *testing.T) {
+			t.Parallel()
+			c := newCosign(t, e)
+			claims, _ := signerClaims(t)
+			ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+			// --insecure-skip-verify: the bed has no CT log, so Fulcio's
+			// certificates carry no SCT to check.
+			out := c.mustRun(t, e.Cosign2, nil, "sign", "--yes",
+				"--identity-token="+e.IDToken(t, "sigstore", claims),
+				"--fulcio-url="+e.FulcioURL, "--rekor-url="+e.RekorURL,
+				"--trusted-root="+e.TrustedRoot, "--insecure-skip-verify",
+				ref.String())
+			if !strings.Contains(out, "tlog entry created with index") {
+				t.Errorf("cosign did not report a Rekor v1 entry:\n%s", out)
+			}
+			tags, err := remote.List(ref.Context(), remote.WithAuth(reg.Authenticator()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig := strings.Replace(ref.DigestStr(), ":", "-", 1) + ".sig"; !slices.Contains(tags, sig) {
+				t.Errorf("no legacy signature tag %s among %v", sig, tags)
+			}
+			checkVerify(t, e, func(identity, issuer string) (string, error) {
+				return c.run(t, e.Cosign2, legacyTrust, "verify", "--rekor-url="+e.RekorURL,
+					"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
+					"--insecure-ignore-sct", ref.String())
+			})
+		})
+	}
+}
