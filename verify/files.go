@@ -1,0 +1,116 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// BundleSuffix is appended to a file's path to name its bundle when
+// FileSpec.BundlePath is empty, as `cosign sign-blob --bundle` users and
+// sigil's sign mode name it.
+const BundleSuffix = ".sigstore.json"
+
+// FileSpec names a file to verify and its bundle.
+type FileSpec struct {
+	// Path is the file.
+	Path string
+	// BundlePath is its Sigstore bundle. The default is Path +
+	// BundleSuffix.
+	BundlePath string
+}
+
+// VerifyFiles verifies each file against its bundle: a Sigstore bundle (as
+// `cosign sign-blob --bundle` writes with cosign 3, or with cosign 2 and
+// --new-bundle-format) or the older cosign signature bundle that cosign 2
+// wrote by default. The signature must be over the file's bytes (or, for a
+// DSSE bundle, its statement must name the file's SHA-256 digest).
+//
+// The error is nil only when every file passed; otherwise it is an *Error.
+func (v *Verifier) VerifyFiles(ctx context.Context, files []FileSpec) (Report, error) {
+	arts := make([]Artifact, len(files))
+	forEach(len(files), v.o.concurrency, func(i int) { arts[i] = v.verifyFile(ctx, files[i]) })
+	return v.finish(ctx, arts)
+}
+
+func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
+	bp := f.BundlePath
+	if bp == "" {
+		bp = f.Path + BundleSuffix
+	}
+	a := Artifact{Kind: "file", Reference: f.Path, Bundle: bp}
+	if err := ctx.Err(); err != nil {
+		a.Error = err.Error()
+		return a
+	}
+	digest, err := fileDigest(f.Path)
+	if err != nil {
+		a.Error = err.Error()
+		return a
+	}
+	a.Digest = "sha256:" + hex.EncodeToString(digest)
+	raw, err := readFileLimited(bp, maxBundleSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		a.Error = fmt.Sprintf("no signature found: the bundle %s does not exist (sign the file with `cosign sign-blob --bundle %s`, or name its bundle)", bp, bp)
+		return a
+	}
+	c := candidate{location: bp, digest: digest, kind: "file", format: FormatBundle}
+	c.signed = func() (io.ReadCloser, error) { return os.Open(f.Path) }
+	if err != nil {
+		c.err = fmt.Errorf("reading the bundle: %w", err)
+	} else {
+		b, format, err := parseBundleJSON(raw, digest)
+		if format != "" {
+			c.format = format
+		}
+		if err != nil {
+			c.err = fmt.Errorf("%s: %w", bp, err)
+		} else {
+			c.entity = b
+		}
+	}
+	// Files have one bundle, in whichever format: the format option is
+	// about images.
+	s := v.evaluateFile(c)
+	a.Signatures = []Signature{s}
+	a.Passed = s.Passed
+	return a
+}
+
+// evaluateFile checks a file's signature whatever the image format option
+// says.
+func (v *Verifier) evaluateFile(c candidate) Signature {
+	w := *v
+	w.o.format = FormatAny
+	return w.evaluate(c)
+}
+
+func fileDigest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the file: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("reading the file: %w", err)
+	}
+	return h.Sum(nil), nil
+}
+
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a bundle may have", path, st.Size(), limit)
+	}
+	return readLimited(f, limit)
+}

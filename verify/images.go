@@ -1,0 +1,367 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sigil-dev/sigil/registry"
+)
+
+// Read limits: nothing larger is read from a registry or a file, whatever
+// its descriptor claims.
+const (
+	// maxPayloadSize bounds a legacy signature's simple-signing payload
+	// (cosign's are a few hundred bytes).
+	maxPayloadSize = 1 << 20
+	// maxBundleSize bounds a Sigstore bundle (a signature's is a few KB).
+	maxBundleSize = 16 << 20
+	// maxReferrerManifestSize bounds a referrer's manifest.
+	maxReferrerManifestSize = 1 << 20
+	// maxCandidates bounds the signatures checked per artifact and path.
+	maxCandidates = 256
+	// maxReferrers bounds the referrer manifests read per artifact.
+	maxReferrers = 1024
+)
+
+// bundleMediaTypePrefix starts every Sigstore bundle media type.
+const bundleMediaTypePrefix = "application/vnd.dev.sigstore.bundle"
+
+// Referrer manifest annotations cosign writes beside a bundle.
+const annotationPredicateType = "dev.sigstore.bundle.predicateType"
+
+// target is one manifest in one repository to verify.
+type target struct {
+	input    string
+	digest   name.Digest
+	platform string
+	index    string
+}
+
+// VerifyImages verifies each image reference (a tag or a digest): a tag is
+// resolved to its digest once, and the digest is what is verified. With
+// WithRecursive, an index's platform manifests are verified too. An image
+// passes when at least one of its signatures, found through the legacy .sig
+// tag or the OCI referrers of its repository (API or tag fallback), passes
+// every check.
+//
+// The report lists every artifact and signature found. The error is nil
+// only when every artifact passed; otherwise it is an *Error naming the
+// failed checks (or the reference that could not be read).
+func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, error) {
+	groups := make([][]Artifact, len(refs))
+	forEach(len(refs), v.o.concurrency, func(i int) { groups[i] = v.verifyRef(ctx, refs[i]) })
+	var arts []Artifact
+	for _, gr := range groups {
+		arts = append(arts, gr...)
+	}
+	return v.finish(ctx, arts)
+}
+
+// verifyRef resolves one reference and verifies its manifests.
+func (v *Verifier) verifyRef(ctx context.Context, in string) []Artifact {
+	fail := func(err error) []Artifact {
+		return []Artifact{{Kind: "image", Reference: in, Error: err.Error()}}
+	}
+	ref, err := registry.ParseReference(in)
+	if err != nil {
+		return fail(err)
+	}
+	m, err := registry.Resolve(ctx, ref, v.o.auth, v.o.recursive, v.o.remote...)
+	if err != nil {
+		return fail(err)
+	}
+	targets := []target{{input: in, digest: m.Digest}}
+	for _, c := range m.Children {
+		targets = append(targets, target{input: in, digest: c.Digest, platform: c.Platform, index: m.Digest.DigestStr()})
+	}
+	arts := make([]Artifact, len(targets))
+	forEach(len(targets), v.o.concurrency, func(i int) { arts[i] = v.verifyTarget(ctx, targets[i]) })
+	return arts
+}
+
+func (v *Verifier) verifyTarget(ctx context.Context, t target) Artifact {
+	a := Artifact{Kind: "image", Reference: t.input, Digest: t.digest.DigestStr(), Repository: t.digest.Context().Name(), Platform: t.platform, Index: t.index}
+	alg, hx, _ := strings.Cut(t.digest.DigestStr(), ":")
+	digest, err := hex.DecodeString(hx)
+	if alg != "sha256" || err != nil || len(digest) != 32 {
+		a.Error = fmt.Sprintf("digest %s: only sha256 digests are supported", t.digest.DigestStr())
+		return a
+	}
+	legacy, lerr := v.findLegacy(ctx, t.digest, digest)
+	bundles, berr := v.findBundles(ctx, t.digest, digest)
+	// A lookup for a format that is not required does not fail the
+	// artifact.
+	if !v.o.format.accepts(FormatLegacy) {
+		lerr = nil
+	}
+	if !v.o.format.accepts(FormatBundle) {
+		berr = nil
+	}
+	var cands []candidate
+	cands = append(cands, bundles...)
+	cands = append(cands, legacy...)
+	for _, c := range cands {
+		a.Signatures = append(a.Signatures, v.evaluate(c))
+	}
+	for _, s := range a.Signatures {
+		a.Passed = a.Passed || s.Passed
+	}
+	var errs []string
+	for _, err := range []error{lerr, berr} {
+		if err != nil {
+			errs = append(errs, registry.Explain(err, t.digest, v.o.auth).Error())
+		}
+	}
+	switch {
+	case len(errs) > 0 && !a.Passed:
+		a.Error = "reading signatures: " + strings.Join(errs, "; ")
+	case len(cands) == 0:
+		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.digest), t.digest)
+	}
+	return a
+}
+
+func (v *Verifier) ociOption(ctx context.Context) ociremote.Option {
+	return ociremote.WithRemoteOptions(v.remoteOptions(ctx)...)
+}
+
+func (v *Verifier) remoteOptions(ctx context.Context) []remote.Option {
+	return append(append([]remote.Option{}, v.o.remote...), remote.WithContext(ctx))
+}
+
+func (v *Verifier) sigTagName(d name.Digest) string {
+	tag, err := ociremote.SignatureTag(d, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return "the .sig tag"
+	}
+	return tag.String()
+}
+
+// findLegacy reads the signatures in the digest's sha256-<hex>.sig tag, as
+// cosign verify does. A missing tag means no signatures.
+func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
+	opt := v.ociOption(ctx)
+	// The signatures live beside the image, whatever COSIGN_REPOSITORY says.
+	tag, err := ociremote.SignatureTag(d, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return nil, err
+	}
+	list, err := sigs.Get()
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > maxCandidates {
+		list = list[:maxCandidates]
+	}
+	var out []candidate
+	for i, sig := range list {
+		c := candidate{format: FormatLegacy, location: fmt.Sprintf("%s (layer %d)", tag, i+1), digest: digest, kind: "image"}
+		ann, err := sig.Annotations()
+		if err != nil {
+			c.err = err
+			out = append(out, c)
+			continue
+		}
+		p, err := readLayer(sig, maxPayloadSize)
+		if err != nil {
+			c.err = fmt.Errorf("reading the signed payload: %w", err)
+			out = append(out, c)
+			continue
+		}
+		b, err := legacyFromAnnotations(ann).toBundle(sha256Sum(p))
+		if err != nil {
+			c.err = err
+		} else {
+			c.entity = b
+		}
+		c.legacyPayload = p
+		c.signed = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(p)), nil }
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// layer is the part of a v1.Layer readLayer needs.
+type layer interface {
+	Size() (int64, error)
+	Compressed() (io.ReadCloser, error)
+}
+
+// readLayer reads a layer's bytes (as stored: signature layers are not
+// compressed), refusing one larger than limit, whatever its descriptor
+// claims.
+func readLayer(l layer, limit int64) ([]byte, error) {
+	if size, err := l.Size(); err == nil && size > limit {
+		return nil, fmt.Errorf("the layer is %d bytes, more than the %d a signature may have", size, limit)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readLimited(rc, limit)
+}
+
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// referrerManifest is the part of a referrer's manifest read to decide
+// whether it holds a Sigstore bundle.
+type referrerManifest struct {
+	ArtifactType string            `json:"artifactType"`
+	Config       v1.Descriptor     `json:"config"`
+	Layers       []v1.Descriptor   `json:"layers"`
+	Annotations  map[string]string `json:"annotations"`
+}
+
+// findBundles reads the Sigstore bundles among the digest's referrers
+// (through the referrers API, or the tag fallback where the registry has
+// none).
+//
+// The referrers list's artifactType is not relied on: some registries
+// (go-containerregistry's among them) report the config media type there.
+// So each referrer's own manifest is read, and a referrer holds a bundle
+// when its manifest's artifactType or its single layer's media type is a
+// bundle media type. A bundle whose manifest says it carries another
+// predicate type than a cosign signature is an attestation and is skipped.
+func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
+	idx, err := ociremote.Referrers(d, "", v.ociOption(ctx))
+	if err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for i, desc := range idx.Manifests {
+		if len(out) >= maxCandidates || i >= maxReferrers {
+			break
+		}
+		if desc.Size > maxReferrerManifestSize {
+			continue
+		}
+		ref := d.Context().Digest(desc.Digest.String())
+		c := candidate{format: FormatBundle, location: ref.String(), digest: digest, kind: "image"}
+		m, err := v.readReferrer(ctx, ref)
+		if err != nil {
+			c.err = fmt.Errorf("reading the referrer manifest: %w", err)
+			out = append(out, c)
+			continue
+		}
+		isBundle := strings.HasPrefix(m.ArtifactType, bundleMediaTypePrefix) ||
+			(len(m.Layers) == 1 && strings.HasPrefix(string(m.Layers[0].MediaType), bundleMediaTypePrefix))
+		if !isBundle {
+			continue
+		}
+		if pt := m.Annotations[annotationPredicateType]; pt != "" && pt != CosignSignPredicateType {
+			continue
+		}
+		if len(m.Layers) != 1 {
+			c.err = fmt.Errorf("a bundle referrer has one layer, this one has %d", len(m.Layers))
+			out = append(out, c)
+			continue
+		}
+		l, err := remote.Layer(d.Context().Digest(m.Layers[0].Digest.String()), v.remoteOptions(ctx)...)
+		var raw []byte
+		if err == nil {
+			raw, err = readLayer(sizedLayer{l, m.Layers[0].Size}, maxBundleSize)
+		}
+		if err != nil {
+			c.err = fmt.Errorf("reading the bundle: %w", err)
+			out = append(out, c)
+			continue
+		}
+		b, _, err := parseBundleJSON(raw, nil)
+		switch {
+		case err != nil:
+			c.err = err
+		case b.GetDsseEnvelope() == nil:
+			c.err = errors.New("the bundle holds a message signature, not the in-toto statement cosign signs for an image")
+		default:
+			c.entity = b
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// readReferrer reads a referrer's manifest, bounded.
+func (v *Verifier) readReferrer(ctx context.Context, ref name.Digest) (*referrerManifest, error) {
+	desc, err := remote.Get(ref, v.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	if len(desc.Manifest) > maxReferrerManifestSize {
+		return nil, fmt.Errorf("the manifest is %d bytes, more than %d", len(desc.Manifest), maxReferrerManifestSize)
+	}
+	var m referrerManifest
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// sizedLayer reports the size its manifest gives, so an oversized bundle is
+// refused before it is read.
+type sizedLayer struct {
+	v1.Layer
+	size int64
+}
+
+func (l sizedLayer) Size() (int64, error) { return l.size, nil }
+
+// forEach runs f for each index below n, at most limit at once.
+func forEach(n, limit int, f func(i int)) {
+	g := new(errgroup.Group)
+	g.SetLimit(limit)
+	for i := range n {
+		g.Go(func() error { f(i); return nil })
+	}
+	_ = g.Wait()
+}
+
+// finish assembles the report and the error.
+func (v *Verifier) finish(ctx context.Context, arts []Artifact) (Report, error) {
+	r := Report{Policy: v.policy.expected, Format: v.o.format, Artifacts: arts, Verified: len(arts) > 0}
+	var failed []Artifact
+	for _, a := range arts {
+		if !a.Passed {
+			failed = append(failed, a)
+			r.Verified = false
+		}
+	}
+	if r.Artifacts == nil {
+		r.Artifacts = []Artifact{}
+	}
+	if err := ctx.Err(); err != nil && !r.Verified {
+		return r, fmt.Errorf("verification interrupted: %w", err)
+	}
+	if len(arts) == 0 {
+		return r, errors.New("nothing to verify: no images or files given")
+	}
+	if len(failed) > 0 {
+		return r, &Error{Failed: failed}
+	}
+	return r, nil
+}

@@ -1,0 +1,127 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/sigil-dev/sigil/registry"
+)
+
+// Format says which image signature formats are accepted.
+type Format string
+
+// The formats.
+const (
+	// FormatAny accepts a Sigstore bundle referrer or a legacy .sig
+	// signature.
+	FormatAny Format = "any"
+	// FormatBundle accepts only Sigstore bundles attached as OCI referrers.
+	FormatBundle Format = "bundle"
+	// FormatLegacy accepts only cosign's sha256-<digest>.sig signatures.
+	FormatLegacy Format = "legacy"
+)
+
+// ParseFormat reads a format input; empty means FormatAny.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case "":
+		return FormatAny, nil
+	case FormatAny, FormatBundle, FormatLegacy:
+		return Format(s), nil
+	}
+	return "", fmt.Errorf("format %q: want any, bundle or legacy", s)
+}
+
+func (f Format) accepts(g Format) bool { return f == FormatAny || f == g }
+
+// Option configures a Verifier.
+type Option func(*options)
+
+type options struct {
+	remote      []remote.Option
+	auth        registry.Auth
+	format      Format
+	recursive   bool
+	concurrency int
+}
+
+// WithRegistry sets the go-containerregistry options (credentials,
+// transport) for every registry call, and the credentials' sources for
+// error messages. The default is anonymous access with
+// http.DefaultTransport.
+func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
+	return func(o *options) { o.auth, o.remote = auth, opts }
+}
+
+// WithFormat sets which image signature formats count. Signatures in
+// another format are still listed in the report, as not accepted. The
+// default is FormatAny.
+func WithFormat(f Format) Option { return func(o *options) { o.format = f } }
+
+// WithRecursive also verifies each platform manifest of an image index, each
+// of which must then pass on its own. The default is false: an index is
+// verified as one artifact.
+func WithRecursive(r bool) Option { return func(o *options) { o.recursive = r } }
+
+// WithConcurrency bounds how many artifacts are verified at once. The
+// default is 8.
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+
+// Verifier checks signatures against one trusted root and one identity
+// policy. It is safe for concurrent use.
+type Verifier struct {
+	o       options
+	trusted root.TrustedMaterial
+	policy  *Policy
+	sg      *sgverify.Verifier
+	// requireSCT is set when the trusted root lists certificate
+	// transparency logs.
+	requireSCT bool
+}
+
+// New returns a Verifier that accepts what the trusted material vouches for
+// and the policy allows.
+//
+// Every signature must carry a transparency log entry that verifies offline
+// against a log of the trusted material, a trusted time (the log's
+// integrated time or an RFC 3161 timestamp from a trusted timestamp
+// authority) at which its certificate chains to a Fulcio CA of the trusted
+// material, and, when the trusted material lists certificate transparency
+// logs, a signed certificate timestamp.
+func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifier, error) {
+	o := options{format: FormatAny, concurrency: 8}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var errs []error
+	if trusted == nil {
+		errs = append(errs, errors.New("no trusted root"))
+	}
+	if policy == nil || policy.expected == (Identity{}) {
+		errs = append(errs, errors.New("no identity policy (build one with NewPolicy)"))
+	}
+	if _, err := ParseFormat(string(o.format)); err != nil {
+		errs = append(errs, err)
+	}
+	if o.concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency %d: want 1 or more", o.concurrency))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	v := &Verifier{o: o, trusted: trusted, policy: policy, requireSCT: len(trusted.CTLogs()) > 0}
+	vopts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
+	if v.requireSCT {
+		vopts = append(vopts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	sg, err := sgverify.NewVerifier(trusted, vopts...)
+	if err != nil {
+		return nil, err
+	}
+	v.sg = sg
+	return v, nil
+}

@@ -1,0 +1,281 @@
+package verify
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Check names, in the order a report lists them.
+const (
+	// CheckFormat: the signature could be read, and is in a format the
+	// verifier accepts.
+	CheckFormat = "format"
+	// CheckClaims: what was signed names the artifact (the simple-signing
+	// payload's manifest digest, the in-toto statement's subject and
+	// predicate type, or the file's digest).
+	CheckClaims = "claims"
+	// CheckSignature: the signature verifies with the certificate's key.
+	CheckSignature = "signature"
+	// CheckTransparencyLog: the transparency log entry is proven offline (a
+	// Rekor v1 signed entry timestamp and/or inclusion proof, or a Rekor v2
+	// inclusion proof with its checkpoint) by a log of the trusted root, and
+	// records this signature.
+	CheckTransparencyLog = "transparency-log"
+	// CheckTimestamp: a trusted time for the signature exists (the log's
+	// integrated time or a timestamp authority's signed timestamp).
+	CheckTimestamp = "timestamp"
+	// CheckCertificateChain: the certificate chains to a Fulcio CA of the
+	// trusted root and was valid at the trusted time.
+	CheckCertificateChain = "certificate-chain"
+	// CheckIdentity: the certificate's identity matches the policy.
+	CheckIdentity = "identity"
+	// CheckVerifier: sigstore-go's verifier, the authority on pass or
+	// fail, refused a signature that every other check passed.
+	CheckVerifier = "verifier"
+)
+
+// Report is the outcome of one verification run.
+type Report struct {
+	// Verified is true when every artifact passed.
+	Verified bool `json:"verified"`
+	// Policy is the identity that was required.
+	Policy Identity `json:"policy"`
+	// Format is the signature format that was required of images.
+	Format Format `json:"format,omitempty"`
+	// Artifacts are the artifacts checked, in the order given (an index's
+	// platform manifests follow the index).
+	Artifacts []Artifact `json:"artifacts"`
+}
+
+// Artifact is the outcome for one image manifest or file.
+type Artifact struct {
+	// Kind is "image" or "file".
+	Kind string `json:"kind"`
+	// Reference is the image reference or file path as given (for an
+	// index's platform manifest, the index's reference).
+	Reference string `json:"reference"`
+	// Digest is the artifact's digest, sha256:<hex>.
+	Digest string `json:"digest,omitempty"`
+	// Repository is the image's repository.
+	Repository string `json:"repository,omitempty"`
+	// Platform is set for a platform manifest of an index.
+	Platform string `json:"platform,omitempty"`
+	// Index is the digest of the index a platform manifest belongs to.
+	Index string `json:"index,omitempty"`
+	// Bundle is the bundle file read for a file.
+	Bundle string `json:"bundle,omitempty"`
+	// Passed is true when at least one signature passed every check.
+	Passed bool `json:"passed"`
+	// Error says why the artifact could not be checked, or that it has no
+	// signature.
+	Error string `json:"error,omitempty"`
+	// Signatures are the signatures found.
+	Signatures []Signature `json:"signatures,omitempty"`
+}
+
+// Signature is the outcome for one signature of an artifact.
+type Signature struct {
+	// Format is "bundle" or "legacy".
+	Format Format `json:"format"`
+	// Location is where the signature was read: the referrer manifest
+	// (repository@digest), the legacy tag and layer, or the bundle file.
+	Location string `json:"location"`
+	// Passed is true when every check passed.
+	Passed bool `json:"passed"`
+	// Checks are the checks made, in order.
+	Checks []Check `json:"checks"`
+	// Identity is the certificate subject found.
+	Identity string `json:"identity,omitempty"`
+	// Issuer is the certificate's OIDC issuer found.
+	Issuer string `json:"issuer,omitempty"`
+	// Certificate holds more of the certificate's identity.
+	Certificate *Identity `json:"certificate,omitempty"`
+	// Log is the transparency log entry the signature carries.
+	Log *LogEntry `json:"log,omitempty"`
+	// TimestampSource names where the trusted time came from:
+	// "transparency-log", "timestamp-authority", both, or empty.
+	TimestampSource string `json:"timestampSource,omitempty"`
+	// Timestamps are the verified times.
+	Timestamps []Timestamp `json:"timestamps,omitempty"`
+}
+
+// Check is one check of one signature.
+type Check struct {
+	// Name is one of the Check* constants.
+	Name string `json:"name"`
+	// Passed is the outcome.
+	Passed bool `json:"passed"`
+	// Reason says what was checked and found.
+	Reason string `json:"reason"`
+}
+
+// LogEntry is a transparency log entry as carried by a signature.
+type LogEntry struct {
+	// Index is the entry's log index.
+	Index int64 `json:"index"`
+	// LogID is the log's key id, hex.
+	LogID string `json:"logID"` //nolint:tagliatelle
+	// URL is the log's base URL, from the trusted root; empty when the
+	// trusted root does not list the log.
+	URL string `json:"url,omitempty"`
+	// Version is 1 for Rekor v1 and 2 for Rekor v2.
+	Version int `json:"version"`
+	// IntegratedTime is the log's time of entry (Rekor v1), as claimed.
+	IntegratedTime *time.Time `json:"integratedTime,omitempty"`
+}
+
+// Timestamp is one verified time.
+type Timestamp struct {
+	// Source is "transparency-log" or "timestamp-authority".
+	Source string `json:"source"`
+	// URI names the log or authority.
+	URI string `json:"uri,omitempty"`
+	// Time is the time vouched for.
+	Time time.Time `json:"time"`
+}
+
+// Timestamp sources.
+const (
+	SourceTransparencyLog    = "transparency-log"
+	SourceTimestampAuthority = "timestamp-authority"
+)
+
+// Failed returns the first failed check, if any.
+func (s Signature) Failed() (Check, bool) {
+	for _, c := range s.Checks {
+		if !c.Passed {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Error is returned by VerifyImages and VerifyFiles when an artifact did not
+// pass. The Report returned beside it holds the details.
+type Error struct {
+	// Failed are the artifacts that did not pass.
+	Failed []Artifact
+}
+
+var _ error = (*Error)(nil)
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if len(e.Failed) == 1 {
+		b.WriteString("verification failed for 1 artifact:")
+	} else {
+		fmt.Fprintf(&b, "verification failed for %d artifacts:", len(e.Failed))
+	}
+	for _, a := range e.Failed {
+		b.WriteString("\n")
+		writeFailure(&b, a)
+	}
+	return b.String()
+}
+
+// writeFailure writes why one artifact failed: its error, or for each
+// signature the checks it failed.
+func writeFailure(w io.Writer, a Artifact) {
+	fmt.Fprintf(w, "  %s: ", a.name())
+	if a.Error != "" {
+		fmt.Fprintf(w, "%s\n", a.Error)
+	} else {
+		fmt.Fprintf(w, "none of its %d signature(s) passed every check\n", len(a.Signatures))
+	}
+	for _, s := range a.Signatures {
+		fmt.Fprintf(w, "    %s signature %s:\n", s.Format, s.Location)
+		for _, c := range s.Checks {
+			if !c.Passed {
+				fmt.Fprintf(w, "      %s failed: %s\n", c.Name, c.Reason)
+			}
+		}
+	}
+}
+
+func (a Artifact) name() string {
+	n := a.Reference
+	if a.Digest != "" && !strings.HasSuffix(n, a.Digest) {
+		if a.Kind == "image" && a.Repository != "" {
+			n = a.Repository + "@" + a.Digest
+		} else {
+			n += " (" + a.Digest + ")"
+		}
+	}
+	if a.Platform != "" {
+		n += " [" + a.Platform + "]"
+	}
+	return n
+}
+
+// Text renders the report for a terminal, in the manner of cosign verify:
+// for each artifact that passed, the checks made on its signatures and the
+// identity found; for each that failed, the checks that failed, with what
+// was expected and what was found.
+func (r *Report) Text() string {
+	var b strings.Builder
+	r.WriteText(&b)
+	return b.String()
+}
+
+// WriteText writes Text to w.
+func (r *Report) WriteText(w io.Writer) {
+	for i, a := range r.Artifacts {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if !a.Passed {
+			fmt.Fprintf(w, "Verification FAILED for %s\n", a.name())
+			writeFailure(w, a)
+			continue
+		}
+		fmt.Fprintf(w, "Verification for %s --\n", a.name())
+		fmt.Fprintln(w, "The following checks were performed on each of these signatures:")
+		if a.Kind == "file" {
+			fmt.Fprintln(w, "  - The signed digest was validated against the file")
+		} else {
+			fmt.Fprintln(w, "  - The cosign claims were validated")
+		}
+		fmt.Fprintln(w, "  - Existence of the claims in the transparency log was verified offline")
+		fmt.Fprintln(w, "  - The code-signing certificate was verified using trusted certificate authority certificates")
+		fmt.Fprintf(w, "  - The identity matched %s\n", r.Policy)
+		for _, s := range a.Signatures {
+			if !s.Passed {
+				continue
+			}
+			fmt.Fprintf(w, "  %s signature %s\n", s.Format, s.Location)
+			fmt.Fprintf(w, "    identity %s (issuer %s)\n", s.Identity, s.Issuer)
+			if s.Log != nil {
+				fmt.Fprintf(w, "    %s\n", s.Log)
+			}
+			for _, t := range s.Timestamps {
+				fmt.Fprintf(w, "    signed at %s (%s %s)\n", t.Time.UTC().Format(time.RFC3339), t.Source, t.URI)
+			}
+		}
+		if n := len(a.Signatures) - a.passedCount(); n > 0 {
+			fmt.Fprintf(w, "  (%d other signature(s) did not pass; see the JSON report)\n", n)
+		}
+	}
+	if len(r.Artifacts) == 0 {
+		fmt.Fprintln(w, "Nothing to verify.")
+	}
+}
+
+func (a Artifact) passedCount() int {
+	n := 0
+	for _, s := range a.Signatures {
+		if s.Passed {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *LogEntry) String() string {
+	where := l.URL
+	if where == "" {
+		where = "log " + l.LogID
+	}
+	return fmt.Sprintf("transparency log entry %d in Rekor v%d %s", l.Index, l.Version, where)
+}
