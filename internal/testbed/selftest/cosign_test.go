@@ -2,14 +2,11 @@ package selftest
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,46 +44,16 @@ var verifyCases = []struct {
 	{name: "wrong issuer", issuer: "https://token.actions.githubusercontent.com", wantErr: true},
 }
 
-// cosign runs a cosign binary with a clean environment: its own HOME and
-// TUF cache, a DOCKER_CONFIG with the bed's registry credentials, and a
-// proxy that records and refuses every request that would leave loopback.
+// cosign runs cosign binaries in the clean environment of tbenv.ToolEnv,
+// which fails the test if cosign tries to leave the bed.
 type cosign struct {
 	e   *tbenv.Env
 	env []string
-
-	mu     sync.Mutex
-	escape []string // hosts cosign tried to reach through the proxy
 }
 
 func newCosign(t *testing.T, e *tbenv.Env) *cosign {
 	t.Helper()
-	c := &cosign{e: e}
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.escape = append(c.escape, r.Host)
-		c.mu.Unlock()
-		http.Error(w, "the test bed allows no request outside loopback", http.StatusForbidden)
-	}))
-	t.Cleanup(proxy.Close)
-	home := t.TempDir()
-	c.env = []string{
-		"PATH=/usr/bin:/bin",
-		"HOME=" + home,
-		"TUF_ROOT=" + filepath.Join(home, "tuf"),
-		"DOCKER_CONFIG=" + e.DockerConfig(t),
-		// Go never proxies loopback, so only requests that would leave
-		// the machine reach the proxy.
-		"HTTPS_PROXY=" + proxy.URL,
-		"HTTP_PROXY=" + proxy.URL,
-	}
-	t.Cleanup(func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if len(c.escape) > 0 {
-			t.Errorf("cosign tried to leave the bed, to %v", c.escape)
-		}
-	})
-	return c
+	return &cosign{e: e, env: e.ToolEnv(t)}
 }
 
 // run runs bin with args and extra environment, and returns its combined
@@ -150,32 +117,82 @@ func signerClaims(t *testing.T) (tbenv.Claims, string) {
 	return claims, runID
 }
 
-// TestCosign3Image signs an image with cosign v3.1.3 on each registry
-// against Rekor v2 and the TSA (a Sigstore bundle as an OCI referrer), and
-// verifies it with the trusted root alone.
-func TestCosign3Image(t *testing.T) {
+// imageClients are the two ways the tests sign images: cosign v3.1.3
+// against Rekor v2 and the TSA (a Sigstore bundle as an OCI referrer),
+// verified with the trusted root alone; and cosign v2.6.5 the legacy way
+// (a sha256-<hex>.sig tag, Rekor v1), verified the way older verifiers are
+// configured, with a Fulcio root and a Rekor key.
+var imageClients = []struct {
+	name   string
+	sign   func(t *testing.T, c *cosign, ref name.Digest, token string) string
+	check  func(t *testing.T, reg tbenv.Registry, ref name.Digest, out string)
+	verify func(t *testing.T, c *cosign, ref name.Digest, identity, issuer string) (string, error)
+}{
+	{
+		name: "cosign3",
+		sign: func(t *testing.T, c *cosign, ref name.Digest, token string) string {
+			return c.mustRun(t, c.e.Cosign3, nil, "sign", "--yes", "--identity-token="+token,
+				"--signing-config="+c.e.SigningConfigV2, "--trusted-root="+c.e.TrustedRoot, ref.String())
+		},
+		check: func(t *testing.T, reg tbenv.Registry, ref name.Digest, _ string) { checkReferrer(t, reg, ref) },
+		verify: func(t *testing.T, c *cosign, ref name.Digest, identity, issuer string) (string, error) {
+			return c.run(t, c.e.Cosign3, nil, "verify", "--trusted-root="+c.e.TrustedRoot,
+				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
+				"--insecure-ignore-sct", ref.String())
+		},
+	},
+	{
+		name: "cosign2-legacy",
+		sign: func(t *testing.T, c *cosign, ref name.Digest, token string) string {
+			// --insecure-skip-verify: the bed has no CT log, so Fulcio's
+			// certificates carry no SCT to check.
+			return c.mustRun(t, c.e.Cosign2, nil, "sign", "--yes", "--identity-token="+token,
+				"--fulcio-url="+c.e.FulcioURL, "--rekor-url="+c.e.RekorURL,
+				"--trusted-root="+c.e.TrustedRoot, "--insecure-skip-verify", ref.String())
+		},
+		check: func(t *testing.T, reg tbenv.Registry, ref name.Digest, out string) {
+			if !strings.Contains(out, "tlog entry created with index") {
+				t.Errorf("cosign did not report a Rekor v1 entry:\n%s", out)
+			}
+			tags, err := remote.List(ref.Context(), remote.WithAuth(reg.Authenticator()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig := strings.Replace(ref.DigestStr(), ":", "-", 1) + ".sig"; !slices.Contains(tags, sig) {
+				t.Errorf("no legacy signature tag %s among %v", sig, tags)
+			}
+		},
+		verify: func(t *testing.T, c *cosign, ref name.Digest, identity, issuer string) (string, error) {
+			legacyTrust := []string{"SIGSTORE_ROOT_FILE=" + c.e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + c.e.RekorPubKey}
+			return c.run(t, c.e.Cosign2, legacyTrust, "verify", "--rekor-url="+c.e.RekorURL,
+				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
+				"--insecure-ignore-sct", ref.String())
+		},
+	},
+}
+
+// TestCosignImage signs an image with each client on each registry, with
+// one token, and verifies it.
+func TestCosignImage(t *testing.T) {
 	t.Parallel()
 	e := tbenv.Load(t)
-	for _, reg := range e.Registries() {
-		t.Run(reg.Name, func(t *testing.T) {
-			t.Parallel()
-			c := newCosign(t, e)
-			claims, runID := signerClaims(t)
-			ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
-			c.mustRun(t, e.Cosign3, nil, "sign", "--yes",
-				"--identity-token="+e.IDToken(t, "sigstore", claims),
-				"--signing-config="+e.SigningConfigV2, "--trusted-root="+e.TrustedRoot,
-				ref.String())
-			if n := e.TokensMinted(t, runID); n != 1 {
-				t.Errorf("tokens minted for the run = %d, want 1", n)
-			}
-			checkReferrer(t, reg, ref)
-			checkVerify(t, e, func(identity, issuer string) (string, error) {
-				return c.run(t, e.Cosign3, nil, "verify", "--trusted-root="+e.TrustedRoot,
-					"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
-					"--insecure-ignore-sct", ref.String())
+	for _, cl := range imageClients {
+		for _, reg := range e.Registries() {
+			t.Run(cl.name+"/"+reg.Name, func(t *testing.T) {
+				t.Parallel()
+				c := newCosign(t, e)
+				claims, runID := signerClaims(t)
+				ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+				out := cl.sign(t, c, ref, e.IDToken(t, "sigstore", claims))
+				if n := e.TokensMinted(t, runID); n != 1 {
+					t.Errorf("tokens minted for the run = %d, want 1", n)
+				}
+				cl.check(t, reg, ref, out)
+				checkVerify(t, e, func(identity, issuer string) (string, error) {
+					return cl.verify(t, c, ref, identity, issuer)
+				})
 			})
-		})
+		}
 	}
 }
 
@@ -236,43 +253,4 @@ func TestCosign3Blob(t *testing.T) {
 		return c.run(t, e.Cosign3, nil, "verify-blob", "--trusted-root="+e.TrustedRoot, "--bundle="+bundle,
 			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, "--insecure-ignore-sct", file)
 	})
-}
-
-// TestCosign2Image signs an image with cosign v2.6.5 on each registry the
-// legacy way (a sha256-<hex>.sig tag, Rekor v1) and verifies it the way
-// older verifiers are configured: a Fulcio root and a Rekor key.
-func TestCosign2Image(t *testing.T) {
-	t.Parallel()
-	e := tbenv.Load(t)
-	legacyTrust := []string{"SIGSTORE_ROOT_FILE=" + e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + e.RekorPubKey}
-	for _, reg := range e.Registries() {
-		t.Run(reg.Name, func(t *testing.T) {
-			t.Parallel()
-			c := newCosign(t, e)
-			claims, _ := signerClaims(t)
-			ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
-			// --insecure-skip-verify: the bed has no CT log, so Fulcio's
-			// certificates carry no SCT to check.
-			out := c.mustRun(t, e.Cosign2, nil, "sign", "--yes",
-				"--identity-token="+e.IDToken(t, "sigstore", claims),
-				"--fulcio-url="+e.FulcioURL, "--rekor-url="+e.RekorURL,
-				"--trusted-root="+e.TrustedRoot, "--insecure-skip-verify",
-				ref.String())
-			if !strings.Contains(out, "tlog entry created with index") {
-				t.Errorf("cosign did not report a Rekor v1 entry:\n%s", out)
-			}
-			tags, err := remote.List(ref.Context(), remote.WithAuth(reg.Authenticator()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sig := strings.Replace(ref.DigestStr(), ":", "-", 1) + ".sig"; !slices.Contains(tags, sig) {
-				t.Errorf("no legacy signature tag %s among %v", sig, tags)
-			}
-			checkVerify(t, e, func(identity, issuer string) (string, error) {
-				return c.run(t, e.Cosign2, legacyTrust, "verify", "--rekor-url="+e.RekorURL,
-					"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
-					"--insecure-ignore-sct", ref.String())
-			})
-		})
-	}
 }

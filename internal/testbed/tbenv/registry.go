@@ -39,26 +39,24 @@ func (r Registry) Tag(t testing.TB, repo, tag string) name.Tag {
 // PushImage pushes img to repo:tag on r and returns its digest reference.
 func (r Registry) PushImage(t testing.TB, repo, tag string, img v1.Image) name.Digest {
 	t.Helper()
-	ref := r.Tag(t, repo, tag)
-	if err := remote.Write(ref, img, remote.WithAuth(r.Authenticator()), remote.WithContext(t.Context())); err != nil {
-		t.Fatalf("tbenv: pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref.Context().Digest(d.String())
+	return r.push(t, repo, tag, img, func(ref name.Reference, o ...remote.Option) error { return remote.Write(ref, img, o...) })
 }
 
 // PushIndex pushes idx, with its images, to repo:tag on r and returns its
 // digest reference.
 func (r Registry) PushIndex(t testing.TB, repo, tag string, idx v1.ImageIndex) name.Digest {
 	t.Helper()
+	return r.push(t, repo, tag, idx, func(ref name.Reference, o ...remote.Option) error { return remote.WriteIndex(ref, idx, o...) })
+}
+
+func (r Registry) push(t testing.TB, repo, tag string, art interface{ Digest() (v1.Hash, error) },
+	write func(name.Reference, ...remote.Option) error) name.Digest {
+	t.Helper()
 	ref := r.Tag(t, repo, tag)
-	if err := remote.WriteIndex(ref, idx, remote.WithAuth(r.Authenticator()), remote.WithContext(t.Context())); err != nil {
+	if err := write(ref, remote.WithAuth(r.Authenticator()), remote.WithContext(t.Context())); err != nil {
 		t.Fatalf("tbenv: pushing %s: %v", ref, err)
 	}
-	d, err := idx.Digest()
+	d, err := art.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}

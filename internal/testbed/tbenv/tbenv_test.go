@@ -3,6 +3,8 @@ package tbenv
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -108,6 +110,9 @@ type recorder struct {
 }
 
 func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
 func (r *recorder) Skipf(format string, args ...any) {
 	r.skipped = fmt.Sprintf(format, args...)
 	runtime.Goexit()
@@ -258,5 +263,51 @@ func TestRandomIndex(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, got); diff != "" {
 		t.Errorf("platforms (-want +got):\n%s", diff)
+	}
+}
+
+func TestToolEnv(t *testing.T) {
+	t.Parallel()
+	e, err := Parse(strings.NewReader(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		url  string
+		want string // in the failure; empty: none
+	}{
+		{name: "leaves the machine", url: "http://sigstore.example/x", want: "sigstore.example"},
+		{name: "stays", url: ""},
+	} {
+		r := &recorder{}
+		t.Run(tc.name, func(t *testing.T) {
+			r.TB = t
+			var proxy string
+			for _, kv := range e.ToolEnv(r) {
+				if v, ok := strings.CutPrefix(kv, "HTTP_PROXY="); ok {
+					proxy = v
+				}
+			}
+			if tc.url == "" {
+				return
+			}
+			pu, err := url.Parse(proxy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+			resp, err := c.Get(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("the proxy answered %s, want 403", resp.Status)
+			}
+		})
+		if tc.want == "" && r.failed != "" || !strings.Contains(r.failed, tc.want) {
+			t.Errorf("%s: failure %q, want one naming %q", tc.name, r.failed, tc.want)
+		}
 	}
 }
