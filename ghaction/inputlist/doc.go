@@ -1,0 +1,32 @@
+// Package inputlist parses the multi-value text that sigil's action inputs
+// and its command-line flags share: lists of items, key=value lines and
+// registry credentials.
+//
+// The functions take a string and know nothing of where it came from: the
+// ghaction package reads the text from an INPUT_* variable, the CLI from a
+// flag or a file. That is why they live in a package of their own rather than
+// in ghaction, which is the only package that knows GitHub's environment:
+// importing inputlist gives a caller the syntax and nothing of the runtime.
+//
+// # Syntax
+//
+// All parsers read the text line by line ("\n" or "\r\n"). Each line is
+// trimmed of surrounding white space; blank lines and lines whose first
+// non-blank character is '#' are ignored. A '#' later in a line is part of
+// the value (file paths may contain one). Line numbers in errors count every
+// line of the text, blank and comment lines included, starting at 1, so they
+// match what the user sees in the workflow file.
+//
+//   - [ParseList]: one item per line or several per line separated by commas;
+//     each item is trimmed and empty items are dropped. Order is kept and
+//     duplicates are not removed.
+//   - [ParseLines]: one item per line; commas are part of the item. For
+//     values that may contain a comma, such as globs with braces.
+//   - [ParseKeyValues]: one key=value per line, split at the first '='. The
+//     key is trimmed and must not be empty; the value is trimmed and may be
+//     empty or contain '='. A key given twice is an error.
+//   - [ParseCredentials]: one host=username:password per line. See
+//     [Credential] for the rules; errors name the line by number and never
+//     echo any part of it, since a malformed line may hold a password in
+//     an unexpected place.
+package inputlist
