@@ -10,6 +10,7 @@ import (
 
 	"github.com/sigil-dev/sigil/ghaction"
 	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/verify"
 )
 
 // Action runs sigil as a GitHub container action: the mode input chooses
@@ -46,16 +47,12 @@ func signInputs(rt *ghaction.Runtime, getenv func(string) string) (SignConfig, e
 		RekorURL:      rt.Input("rekor-url"),
 		TSAURL:        rt.Input("tsa-url"),
 		TrustedRoot:   rt.Input("trusted-root"),
-		GitHubToken:   rt.Input("github-token"),
-		GitHubActor:   getenv("GITHUB_ACTOR"),
 		PolicyDir:     rt.Input("policies-dir"),
 	}
-	if cfg.GitHubToken != "" {
-		if err := rt.AddMask(cfg.GitHubToken); err != nil {
-			return cfg, err
-		}
-	}
 	var err error
+	if cfg.RegistryConfig, err = registryInputs(rt, getenv); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.Recursive, err = rt.InputBool("recursive", true); err != nil {
 		errs = append(errs, err)
 	}
@@ -68,16 +65,9 @@ func signInputs(rt *ghaction.Runtime, getenv func(string) string) (SignConfig, e
 	if cfg.Annotations, err = rt.InputKeyValues("annotations"); err != nil {
 		errs = append(errs, err)
 	}
-	if cfg.Credentials, err = rt.InputCredentials("registry-credentials"); err != nil {
+	if cfg.Concurrency, err = concurrencyInput(rt); err != nil {
 		errs = append(errs, err)
 	}
-	cfg.Concurrency = DefaultConcurrency
-	if c := rt.Input("concurrency"); c != "" {
-		if cfg.Concurrency, err = strconv.Atoi(c); err != nil {
-			errs = append(errs, fmt.Errorf("concurrency %q: want a whole number", c))
-		}
-	}
-	cfg.DockerConfigDir = getenv("DOCKER_CONFIG")
 	if err := errors.Join(errs...); err != nil {
 		return cfg, err
 	}
@@ -102,9 +92,7 @@ func actionSign(ctx context.Context, rt *ghaction.Runtime, getenv func(string) s
 	if env.Progress == nil {
 		env.Progress = func(s string) { _ = rt.Logf("%s", s) }
 	}
-	if h := getenv("SIGIL_GHCR_HOST"); h != "" && env.GHCRHost == "" {
-		env.GHCRHost = h
-	}
+	env.GHCRHost = ghcrHost(env, getenv)
 	res, err := RunSign(ctx, cfg, env)
 	if res != nil {
 		if werr := writeSignOutputs(rt, res); werr != nil && err == nil {
@@ -154,6 +142,77 @@ func writeSignOutputs(rt *ghaction.Runtime, s *Signed) error {
 	return errors.Join(errs...)
 }
 
+// verifyInputs reads and validates the verify inputs; nothing is contacted.
+func verifyInputs(rt *ghaction.Runtime, getenv func(string) string) (VerifyConfig, error) {
+	var errs []error
+	cfg := VerifyConfig{
+		Images:                    rt.InputList("images"),
+		Files:                     rt.InputList("files"),
+		Bundle:                    rt.Input("bundle"),
+		CertificateIdentity:       rt.Input("certificate-identity"),
+		CertificateIdentityRegexp: rt.Input("certificate-identity-regexp"),
+		Issuer:                    rt.Input("certificate-oidc-issuer"),
+		IssuerRegexp:              rt.Input("certificate-oidc-issuer-regexp"),
+		Repository:                rt.Input("repository"),
+		Workflow:                  rt.Input("workflow"),
+		Ref:                       rt.Input("ref"),
+		RunnerEnvironment:         rt.Input("runner-environment"),
+		TrustedRoot:               rt.Input("trusted-root"),
+	}
+	var err error
+	if cfg.RegistryConfig, err = registryInputs(rt, getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.AnyIdentityUnsafe, err = rt.InputBool("any-identity-unsafe", false); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Recursive, err = rt.InputBool("recursive", false); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Format, err = verify.ParseFormat(rt.Input("format")); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Concurrency, err = concurrencyInput(rt); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	_, err = cfg.policy()
+	return cfg, err
+}
+
 func actionVerify(ctx context.Context, rt *ghaction.Runtime, getenv func(string) string, env Env) error {
-	return errors.New("verify mode is not wired yet")
+	cfg, err := verifyInputs(rt, getenv)
+	if err != nil {
+		return err
+	}
+	env.GHCRHost = ghcrHost(env, getenv)
+	report, err := RunVerify(ctx, cfg, env)
+	if report != nil {
+		if werr := writeVerifyOutputs(rt, report); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// writeVerifyOutputs writes the report to the log, the outputs and the step
+// summary.
+func writeVerifyOutputs(rt *ghaction.Runtime, r *verify.Report) error {
+	_ = rt.Logf("%s", r.Text())
+	js, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range []struct{ name, value string }{{"report", string(js)}, {"verified", strconv.FormatBool(r.Verified)}} {
+		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
+			errs = append(errs, err)
+		}
+	}
+	if err := rt.AppendSummary(VerifySummary(r)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

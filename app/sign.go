@@ -74,11 +74,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := registry.Auth{GitHubToken: cfg.GitHubToken, GitHubActor: cfg.GitHubActor, GHCRHost: env.GHCRHost, DockerConfigDir: cfg.DockerConfigDir}
-	for _, c := range cfg.Credentials {
-		auth.Credentials = append(auth.Credentials, registry.Credential{Host: c.Host, Username: c.Username, Password: c.Password})
-	}
-	kc, err := auth.Keychain()
+	auth, kc, err := cfg.auth(env.GHCRHost)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sigil-dev/sigil/ghaction/inputlist"
 	"github.com/sigil-dev/sigil/sign"
 )
 
@@ -25,10 +24,7 @@ type SignConfig struct {
 	TSAURL        string
 	TrustedRoot   string
 
-	GitHubToken     string
-	GitHubActor     string
-	Credentials     []inputlist.Credential
-	DockerConfigDir string
+	RegistryConfig
 
 	Concurrency    int
 	AllowPublicLog bool

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/sigil-dev/sigil/ghaction"
+	"github.com/sigil-dev/sigil/ghaction/inputlist"
+	"github.com/sigil-dev/sigil/registry"
+)
+
+// RegistryConfig is how sigil authenticates to registries, shared by sign
+// and verify.
+type RegistryConfig struct {
+	GitHubToken     string
+	GitHubActor     string
+	Credentials     []inputlist.Credential
+	DockerConfigDir string
+}
+
+func (c RegistryConfig) auth(ghcrHost string) (registry.Auth, authn.Keychain, error) {
+	auth := registry.Auth{GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: ghcrHost, DockerConfigDir: c.DockerConfigDir}
+	for _, cr := range c.Credentials {
+		auth.Credentials = append(auth.Credentials, registry.Credential{Host: cr.Host, Username: cr.Username, Password: cr.Password})
+	}
+	kc, err := auth.Keychain()
+	return auth, kc, err
+}
+
+// registryInputs reads the registry inputs shared by both modes, masking the
+// token (InputCredentials masks the passwords).
+func registryInputs(rt *ghaction.Runtime, getenv func(string) string) (RegistryConfig, error) {
+	c := RegistryConfig{
+		GitHubToken:     rt.Input("github-token"),
+		GitHubActor:     getenv("GITHUB_ACTOR"),
+		DockerConfigDir: getenv("DOCKER_CONFIG"),
+	}
+	if c.GitHubToken != "" {
+		if err := rt.AddMask(c.GitHubToken); err != nil {
+			return c, err
+		}
+	}
+	var err error
+	c.Credentials, err = rt.InputCredentials("registry-credentials")
+	return c, err
+}
+
+// concurrencyInput reads the concurrency input; empty means the default.
+func concurrencyInput(rt *ghaction.Runtime) (int, error) {
+	c := rt.Input("concurrency")
+	if c == "" {
+		return DefaultConcurrency, nil
+	}
+	n, err := strconv.Atoi(c)
+	if err != nil {
+		return 0, fmt.Errorf("concurrency %q: want a whole number", c)
+	}
+	return n, nil
+}

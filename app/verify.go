@@ -1,0 +1,201 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sigil-dev/sigil/registry"
+	"github.com/sigil-dev/sigil/trust"
+	"github.com/sigil-dev/sigil/verify"
+)
+
+// VerifyConfig is a validated verify request, from action inputs or flags.
+type VerifyConfig struct {
+	Images []string
+	Files  []string // globs
+	// Bundle overrides the bundle path of a single file.
+	Bundle string
+
+	CertificateIdentity       string
+	CertificateIdentityRegexp string
+	Issuer                    string
+	IssuerRegexp              string
+	Repository                string
+	Workflow                  string
+	Ref                       string
+	RunnerEnvironment         string
+	AnyIdentityUnsafe         bool
+
+	TrustedRoot string
+	Format      verify.Format
+	Recursive   bool
+
+	RegistryConfig
+	Concurrency int
+}
+
+// policy builds the identity policy the inputs ask for.
+func (c *VerifyConfig) policy() (*verify.Policy, error) {
+	var opts []verify.PolicyOption
+	add := func(v string, f func(string) verify.PolicyOption) {
+		if v != "" {
+			opts = append(opts, f(v))
+		}
+	}
+	add(c.CertificateIdentity, verify.WithCertificateIdentity)
+	add(c.CertificateIdentityRegexp, verify.WithCertificateIdentityRegexp)
+	add(c.Issuer, verify.WithIssuer)
+	add(c.IssuerRegexp, verify.WithIssuerRegexp)
+	add(c.Repository, verify.WithRepository)
+	add(c.Workflow, verify.WithWorkflow)
+	add(c.Ref, verify.WithRef)
+	add(c.RunnerEnvironment, verify.WithRunnerEnvironment)
+	if c.AnyIdentityUnsafe {
+		opts = append(opts, verify.WithAnyIdentityUnsafe())
+	}
+	return verify.NewPolicy(opts...)
+}
+
+// RunVerify validates cfg, then verifies its images and files. The report
+// covers every artifact; the error is non-nil when any failed (a
+// *verify.Error) or nothing could be checked.
+func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, error) {
+	env.defaults()
+	if len(cfg.Images) == 0 && len(cfg.Files) == 0 {
+		return nil, errors.New("nothing to verify: set images (one reference per line) and/or files (globs)")
+	}
+	if cfg.Concurrency < 1 || cfg.Concurrency > 256 {
+		return nil, fmt.Errorf("concurrency %d: want 1 to 256", cfg.Concurrency)
+	}
+	pol, err := cfg.policy()
+	if err != nil {
+		return nil, err
+	}
+	files, err := ExpandFiles(cfg.Files)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Bundle != "" && len(files) != 1 {
+		return nil, fmt.Errorf("bundle names the bundle of one file, and files matched %d: drop bundle to use FILE%s for each", len(files), verify.BundleSuffix)
+	}
+	tr, err := trust.LoadTrustedRoot(cfg.TrustedRoot)
+	if err != nil {
+		return nil, err
+	}
+	auth, kc, err := cfg.auth(env.GHCRHost)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verify.New(tr, pol,
+		verify.WithRegistry(auth, registry.RemoteOptions(kc, env.Transport, "sigil")...),
+		verify.WithFormat(cfg.Format),
+		verify.WithRecursive(cfg.Recursive),
+		verify.WithConcurrency(cfg.Concurrency),
+	)
+	if err != nil {
+		return nil, err
+	}
+	report := &verify.Report{Verified: true}
+	var errs []error
+	if len(cfg.Images) > 0 {
+		r, err := v.VerifyImages(ctx, cfg.Images)
+		merge(report, r)
+		errs = append(errs, err)
+	}
+	if len(files) > 0 {
+		specs := make([]verify.FileSpec, len(files))
+		for i, f := range files {
+			specs[i] = verify.FileSpec{Path: f, BundlePath: cfg.Bundle}
+		}
+		r, err := v.VerifyFiles(ctx, specs)
+		merge(report, r)
+		errs = append(errs, err)
+	}
+	return report, joinVerifyErrors(errs)
+}
+
+func merge(into *verify.Report, r verify.Report) {
+	into.Verified = into.Verified && r.Verified
+	into.Policy, into.Format = r.Policy, r.Format
+	into.Artifacts = append(into.Artifacts, r.Artifacts...)
+}
+
+// joinVerifyErrors joins the images' and files' failures into one
+// *verify.Error, so the message lists every failed artifact once.
+func joinVerifyErrors(errs []error) error {
+	var failed []verify.Artifact
+	var other []error
+	for _, err := range errs {
+		var ve *verify.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &ve):
+			failed = append(failed, ve.Failed...)
+		default:
+			other = append(other, err)
+		}
+	}
+	if len(other) > 0 {
+		return errors.Join(other...)
+	}
+	if len(failed) > 0 {
+		return &verify.Error{Failed: failed}
+	}
+	return nil
+}
+
+// VerifySummary renders the job summary of a verification run.
+func VerifySummary(r *verify.Report) string {
+	var b strings.Builder
+	b.WriteString("## sigil verify\n\n")
+	result := "✅ verified"
+	if !r.Verified {
+		result = "❌ failed"
+	}
+	fmt.Fprintf(&b, "%s — required identity: `%s`\n\n", result, mdCode(r.Policy.String()))
+	b.WriteString("| Artifact | Digest | Result | Format | Identity | Log index | Time from |\n|---|---|---|---|---|---|---|\n")
+	for _, a := range r.Artifacts {
+		name := a.Reference
+		if a.Platform != "" {
+			name += " (" + a.Platform + ")"
+		}
+		res, format, identity, logIndex, timeFrom := "❌ "+mdCell(firstFailure(a)), "—", "—", "—", "—"
+		if a.Passed {
+			res = "✅"
+		}
+		for _, s := range a.Signatures {
+			if s.Passed || !a.Passed {
+				format = string(s.Format)
+				if s.Identity != "" {
+					identity = "`" + mdCode(s.Identity) + "`"
+				}
+				if s.Log != nil {
+					logIndex = fmt.Sprint(s.Log.Index)
+				}
+				if s.TimestampSource != "" {
+					timeFrom = s.TimestampSource
+				}
+				if s.Passed {
+					break
+				}
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s | %s |\n", mdCode(name), mdCode(a.Digest), res, format, identity, logIndex, timeFrom)
+	}
+	return b.String()
+}
+
+// firstFailure names the first failed check of an artifact, for the summary.
+func firstFailure(a verify.Artifact) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	for _, s := range a.Signatures {
+		if c, ok := s.Failed(); ok {
+			return c.Name + ": " + c.Reason
+		}
+	}
+	return "no signature found"
+}
