@@ -24,8 +24,10 @@ func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) strin
 		err = actionSign(ctx, rt, getenv, env)
 	case "verify":
 		err = actionVerify(ctx, rt, getenv, env)
+	case "merge":
+		err = actionMerge(rt)
 	default:
-		err = fmt.Errorf("mode %q: want sign or verify", mode)
+		err = fmt.Errorf("mode %q: want sign, verify or merge", mode)
 	}
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -105,6 +107,9 @@ func actionSign(ctx context.Context, rt *ghaction.Runtime, getenv func(string) s
 // writeSignOutputs writes the outputs, the per-image log groups and the
 // step summary.
 func writeSignOutputs(rt *ghaction.Runtime, s *Signed) error {
+	for _, w := range s.Warnings {
+		_ = rt.Warningf("%s", w)
+	}
 	for _, img := range s.Result.Images {
 		if err := rt.Group(img.Repository + "@" + img.Digest); err != nil {
 			return err
@@ -129,6 +134,7 @@ func writeSignOutputs(rt *ghaction.Runtime, s *Signed) error {
 		{"bundles", strings.Join(bundles, "\n")},
 		{"certificate-identity", s.Result.Identity.Subject},
 		{"certificate-oidc-issuer", s.Result.Identity.Issuer},
+		{"policies", s.PolicyDir},
 	}
 	var errs []error
 	for _, o := range outputs {
@@ -214,5 +220,31 @@ func writeVerifyOutputs(rt *ghaction.Runtime, r *verify.Report) error {
 	if err := rt.AppendSummary(VerifySummary(r)); err != nil {
 		errs = append(errs, err)
 	}
+	return errors.Join(errs...)
+}
+
+func actionMerge(rt *ghaction.Runtime) error {
+	m, err := RunMerge(MergeConfig{
+		Reports:     rt.InputList("reports"),
+		TrustedRoot: rt.Input("trusted-root"),
+		PolicyDir:   rt.Input("policies-dir"),
+	})
+	if m == nil {
+		return err
+	}
+	for _, w := range m.Warnings {
+		_ = rt.Warningf("%s", w)
+	}
+	js, jerr := json.Marshal(m.Combined)
+	if jerr != nil {
+		return jerr
+	}
+	errs := []error{err}
+	for _, o := range []struct{ name, value string }{{"signatures", string(js)}, {"policies", m.PolicyDir}} {
+		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, rt.AppendSummary(MergeSummary(m)))
 	return errors.Join(errs...)
 }

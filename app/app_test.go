@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,24 +39,27 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+func dg(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+
 func sampleSigned() *Signed {
 	log := func(i int64) sign.LogEntry {
 		return sign.LogEntry{URL: "https://rekor.example", Version: 1, Index: i, IntegratedTime: 1700000000, EntryURL: "https://rekor.example/api/v1/log/entries?logIndex=1"}
 	}
 	return &Signed{
 		TrustedRoot: "trusted_root.json",
+		PolicyDir:   "sigil-policies",
 		Result: sign.Result{
 			Identity: sign.Identity{Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0", Issuer: "https://token.actions.githubusercontent.com"},
 			Images: []sign.Image{
-				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: "sha256:aaaa", Signatures: []sign.Signature{
-					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@sha256:bbbb", ReadBack: sign.ReadBackReferrers, Log: log(10)},
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-aaaa.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
+				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
+					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@"+dg("b"), ReadBack: sign.ReadBackReferrers, Log: log(10)},
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-"+strings.Repeat("a", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
 				}},
-				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: "sha256:cccc", Platform: "linux/arm64", Index: "sha256:aaaa", Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-cccc.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
+				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("c"), Platform: "linux/arm64", Index: dg("a"), Signatures: []sign.Signature{
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-"+strings.Repeat("c", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
 				}},
-				{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: "sha256:aaaa", Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-aaaa.sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
+				{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
+					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-"+strings.Repeat("a", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
 				}},
 			},
 			Files: []sign.File{{Path: "dist/app_linux_amd64.tar.gz", SHA256: "0123", Bundle: "dist/app_linux_amd64.tar.gz.sigstore.json", Log: log(14)}},
@@ -208,5 +214,48 @@ func TestSignInputErrors(t *testing.T) {
 				t.Errorf("error leaks a secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestRunMerge(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a := sampleSigned().Result
+	b := sampleSigned().Result
+	b.Identity.Subject = "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.1"
+	b.Images = b.Images[:1]
+	b.Files = nil
+	for i, r := range []sign.Result{a, b} {
+		js, _ := json.Marshal(r)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("signatures-%d.json", i)), js, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "garbage.json"), []byte("{not json"), 0o644)
+	policies := filepath.Join(dir, "policies")
+	m, err := RunMerge(MergeConfig{Reports: []string{filepath.Join(dir, "signatures-*.json")}, PolicyDir: policies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Combined.Images) != 4 || len(m.Identities) != 2 {
+		t.Errorf("merged %d images and %d identities, want 4 and 2", len(m.Combined.Images), len(m.Identities))
+	}
+	for _, f := range []string{"kyverno-clusterpolicy.yaml", "policy-controller-clusterimagepolicy.yaml", "flux-ocirepository-verify.yaml"} {
+		body, err := os.ReadFile(filepath.Join(policies, f))
+		if err != nil {
+			t.Errorf("policy %s: %v", f, err)
+			continue
+		}
+		for _, id := range m.Identities {
+			if !strings.Contains(string(body), id.Subject) && !strings.Contains(string(body), regexp.QuoteMeta(id.Subject)) {
+				t.Errorf("%s does not name identity %s", f, id.Subject)
+			}
+		}
+	}
+	golden(t, "merge-summary.md", strings.ReplaceAll(MergeSummary(m), dir, "DIR"))
+
+	if _, err := RunMerge(MergeConfig{Reports: []string{filepath.Join(dir, "garbage.json")}, PolicyDir: policies}); err == nil || !strings.Contains(err.Error(), "not a sigil signatures output") {
+		t.Errorf("garbage report: err = %v", err)
+	}
+	if _, err := RunMerge(MergeConfig{}); err == nil {
+		t.Error("merging nothing succeeded")
 	}
 }

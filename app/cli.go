@@ -24,6 +24,7 @@ and verifies them.
 Usage:
   sigil sign   [flags] [IMAGE...]
   sigil verify [flags] [IMAGE...]
+  sigil merge  [flags] SIGNATURES.json...
 
 Run "sigil sign --help" or "sigil verify --help" for the flags. Flags are
 named like the action's inputs; list flags take one value per use or
@@ -46,6 +47,8 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cliSign(ctx, args[1:], stdout, stderr, getenv, env)
 	case "verify":
 		err = cliVerify(ctx, args[1:], stdout, stderr, getenv, env)
+	case "merge":
+		err = cliMerge(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, cliUsage)
 		return 0
@@ -283,4 +286,25 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+func cliMerge(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sigil merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg MergeConfig
+	fs.StringVar(&cfg.TrustedRoot, "trusted-root", "", "private Sigstore trusted root to write into the policies")
+	fs.StringVar(&cfg.PolicyDir, "policies-dir", DefaultPolicyDir, "directory for the merged consumer policies")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	cfg.Reports = rest
+	m, err := RunMerge(cfg)
+	if m != nil {
+		for _, w := range m.Warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		fmt.Fprint(stdout, MergeSummary(m))
+	}
+	return err
 }

@@ -52,6 +52,11 @@ type Signed struct {
 	CertificateRequests int
 	// TrustedRoot is the trusted root path used ("" for the public one).
 	TrustedRoot string
+	// PolicyDir holds the generated consumer policies ("" if no image was
+	// signed).
+	PolicyDir string
+	// Warnings are for the log.
+	Warnings []string
 }
 
 // RunSign validates cfg, then signs its images and files.
@@ -112,6 +117,16 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	}
 	if out.Result.Identity, err = s.Identity(ctx); err != nil {
 		return out, err
+	}
+	if len(out.Result.Images) > 0 {
+		dir := cfg.PolicyDir
+		if dir == "" {
+			dir = DefaultPolicyDir
+		}
+		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, out.Result); err != nil {
+			return out, err
+		}
+		out.PolicyDir = dir
 	}
 	return out, nil
 }

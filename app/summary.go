@@ -112,6 +112,25 @@ func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// MergeSummary renders the job summary of merged sign runs: one section
+// per signing identity.
+func MergeSummary(m *Merged) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# sigil: %d signing run(s) merged\n\nConsumer policies: `%s`\n\n", len(m.Results), mdCode(m.PolicyDir))
+	for _, id := range m.Identities {
+		part := &Signed{Result: sign.Result{Identity: id}}
+		for _, r := range m.Results {
+			if r.Identity == id {
+				part.Result.Images = append(part.Result.Images, r.Images...)
+				part.Result.Files = append(part.Result.Files, r.Files...)
+			}
+		}
+		b.WriteString(SignSummary(part))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 // formatsOf lists an image's signature formats.
 func formatsOf(img sign.Image) string {
 	var f []string
