@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -174,5 +175,33 @@ func FuzzCommandEscaping(f *testing.F) {
 				t.Fatalf("add-mask of %q wrote line %q", message, l)
 			}
 		}
+
+		stdout.Reset()
+		if err := r.Logf("%s", message); err != nil {
+			return // the text held the stop token: refused, nothing written
+		}
+		checkNoCommands(t, stdout.String())
 	})
+}
+
+// checkNoCommands fails unless the only commands in log are the
+// stop-commands pair Logf writes around it. Lines are split at '\n' and
+// '\r' alike, and leading white space is ignored, as the runner may.
+func checkNoCommands(t *testing.T, log string) {
+	t.Helper()
+	var stopped string
+	lines := strings.FieldsFunc(log, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i, l := range lines {
+		l = strings.TrimLeftFunc(l, unicode.IsSpace)
+		switch {
+		case stopped != "":
+			if l == "::"+stopped+"::" && i != len(lines)-1 {
+				t.Fatalf("commands resume before the end of %q", log)
+			}
+		case strings.HasPrefix(l, "::stop-commands::") && i == 0:
+			stopped = strings.TrimPrefix(l, "::stop-commands::")
+		case strings.HasPrefix(l, "::"):
+			t.Fatalf("log %q runs the command %q", log, l)
+		}
+	}
 }

@@ -2,8 +2,10 @@ package ghaction
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -162,4 +164,45 @@ func FuzzSetOutput(f *testing.F) {
 			t.Fatalf("outputs read back mismatch (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestConcurrentWritesStayWhole(t *testing.T) {
+	t.Parallel()
+	env, outPath, _ := fileEnv(t)
+	r, stdout := newTestRuntime(t, env)
+	const n = 32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := r.SetOutput(fmt.Sprintf("out%d", i), fmt.Sprintf("line 1 of %d\nline 2 of %d", i, i)); err != nil {
+				t.Error(err)
+			}
+			if err := r.Debugf("step %d\nsecond line", i); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	outs, err := parseOutputFile(readFile(t, outPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != n {
+		t.Errorf("read back %d outputs, want %d", len(outs), n)
+	}
+	for _, o := range outs {
+		var i int
+		if _, err := fmt.Sscanf(o.Name, "out%d", &i); err != nil || o.Value != fmt.Sprintf("line 1 of %d\nline 2 of %d", i, i) {
+			t.Errorf("output %q = %q", o.Name, o.Value)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != n {
+		t.Errorf("stdout has %d lines, want %d", len(lines), n)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "::debug::step ") || !strings.HasSuffix(l, "%0Asecond line") {
+			t.Errorf("stdout line %q", l)
+		}
+	}
 }

@@ -12,8 +12,9 @@ import (
 
 // Runtime is the GitHub Actions runtime of one action run: it reads inputs
 // and the GitHub context, writes workflow commands, outputs and the step
-// summary, and requests the OIDC token. Build one with [New]. A Runtime is
-// safe for concurrent use: each command, output and summary is written whole.
+// summary, and requests the OIDC token. Build one with [New]; the zero
+// value is not usable. A Runtime is safe for concurrent use: each command,
+// output and summary is written whole.
 type Runtime struct {
 	getenv       func(string) string
 	stdout       io.Writer

@@ -26,8 +26,9 @@ func lines(text string) []line {
 
 // ParseList returns the items of text: one per line, or several on a line
 // separated by commas. Items are trimmed; blank lines, comment lines
-// (starting with '#') and empty items are dropped. It returns nil when text
-// holds no item.
+// (starting with '#') and empty items are dropped. Only a whole line is a
+// comment: in "a, #b" the item "#b" is kept. It returns nil when text holds
+// no item.
 func ParseList(text string) []string {
 	var items []string
 	for _, l := range lines(text) {
