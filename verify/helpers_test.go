@@ -49,7 +49,7 @@ type virtual struct {
 
 func (virtual) CTLogs() map[string]*root.TransparencyLog { return nil }
 
-func newVirtual(t *testing.T) virtual {
+func newVirtual(t testing.TB) virtual {
 	t.Helper()
 	vs, err := ca.NewVirtualSigstore()
 	if err != nil {
@@ -69,7 +69,7 @@ func (o otherCA) FulcioCertificateAuthorities() []root.CertificateAuthority {
 }
 
 // testRegistry starts an in-memory registry and returns its host.
-func testRegistry(t *testing.T, referrers bool) string {
+func testRegistry(t testing.TB, referrers bool) string {
 	t.Helper()
 	s := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(referrers), ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(s.Close)
@@ -77,7 +77,7 @@ func testRegistry(t *testing.T, referrers bool) string {
 }
 
 // pushImage pushes a random image to host/repo:tag and returns its digest.
-func pushImage(t *testing.T, host, repo string) name.Digest {
+func pushImage(t testing.TB, host, repo string) name.Digest {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
@@ -109,7 +109,7 @@ type legacyParts struct {
 }
 
 // signLegacy signs cosign's simple-signing payload for d.
-func signLegacy(t *testing.T, vs virtual, identity, issuer string, d name.Digest, at time.Time) legacyParts {
+func signLegacy(t testing.TB, vs virtual, identity, issuer string, d name.Digest, at time.Time) legacyParts {
 	t.Helper()
 	pl, err := (&payload.Cosign{Image: d}).MarshalJSON()
 	if err != nil {
@@ -120,7 +120,7 @@ func signLegacy(t *testing.T, vs virtual, identity, issuer string, d name.Digest
 
 // signMessage signs bytes as a legacy (message) signature logged in the
 // virtual Rekor v1 at time at.
-func signMessage(t *testing.T, vs virtual, identity, issuer string, msg []byte, at time.Time) legacyParts {
+func signMessage(t testing.TB, vs virtual, identity, issuer string, msg []byte, at time.Time) legacyParts {
 	t.Helper()
 	ent, err := vs.SignAtTime(identity, issuer, msg, at)
 	if err != nil {
@@ -154,7 +154,7 @@ func pemCert(c *x509.Certificate) []byte {
 }
 
 // annotations renders the parts as .sig layer annotations.
-func (l legacyParts) annotations(t *testing.T) map[string]string {
+func (l legacyParts) annotations(t testing.TB) map[string]string {
 	t.Helper()
 	ann := map[string]string{annotationSignature: l.b64sig}
 	if l.cert != nil {
@@ -174,7 +174,7 @@ func (l legacyParts) annotations(t *testing.T) map[string]string {
 }
 
 // attachLegacy appends the signature to d's .sig tag, as cosign does.
-func attachLegacy(t *testing.T, d name.Digest, l legacyParts) {
+func attachLegacy(t testing.TB, d name.Digest, l legacyParts) {
 	t.Helper()
 	var opts []static.Option
 	if l.cert != nil {
@@ -208,7 +208,7 @@ func statementFor(digest, predicateType string) []byte {
 
 // signBundle signs a DSSE statement into a Sigstore bundle v0.3, logged in
 // the virtual Rekor v1 with an inclusion proof, and timestamped.
-func signBundle(t *testing.T, vs virtual, identity, issuer string, stmt []byte, at time.Time) *protobundle.Bundle {
+func signBundle(t testing.TB, vs virtual, identity, issuer string, stmt []byte, at time.Time) *protobundle.Bundle {
 	t.Helper()
 	ent, err := vs.AttestAtTime(identity, issuer, stmt, at, true)
 	if err != nil {
@@ -226,7 +226,7 @@ func signBundle(t *testing.T, vs virtual, identity, issuer string, stmt []byte, 
 }
 
 // signBlobBundle signs a file's bytes into a message-signature bundle v0.3.
-func signBlobBundle(t *testing.T, vs virtual, identity, issuer string, blob []byte, at time.Time) *protobundle.Bundle {
+func signBlobBundle(t testing.TB, vs virtual, identity, issuer string, blob []byte, at time.Time) *protobundle.Bundle {
 	t.Helper()
 	ent, err := vs.SignAtTime(identity, issuer, blob, at)
 	if err != nil {
@@ -242,7 +242,7 @@ func signBlobBundle(t *testing.T, vs virtual, identity, issuer string, blob []by
 
 // assemble completes a v0.3 bundle with the entity's certificate, log entry
 // (signed entry timestamp and inclusion proof) and timestamp.
-func assemble(t *testing.T, vs virtual, ent *ca.TestEntity, b *protobundle.Bundle) *protobundle.Bundle {
+func assemble(t testing.TB, vs virtual, ent *ca.TestEntity, b *protobundle.Bundle) *protobundle.Bundle {
 	t.Helper()
 	vc, _ := ent.VerificationContent()
 	entries, _ := ent.TlogEntries()
@@ -278,7 +278,7 @@ func assemble(t *testing.T, vs virtual, ent *ca.TestEntity, b *protobundle.Bundl
 	return b
 }
 
-func bundleJSON(t *testing.T, b *protobundle.Bundle) []byte {
+func bundleJSON(t testing.TB, b *protobundle.Bundle) []byte {
 	t.Helper()
 	out, err := (&bundle.Bundle{Bundle: b}).MarshalJSON()
 	if err != nil {
@@ -288,7 +288,7 @@ func bundleJSON(t *testing.T, b *protobundle.Bundle) []byte {
 }
 
 // attachBundle attaches a bundle to d as a referrer, as cosign does.
-func attachBundle(t *testing.T, d name.Digest, raw []byte) {
+func attachBundle(t testing.TB, d name.Digest, raw []byte) {
 	t.Helper()
 	if err := ociremote.WriteAttestationNewBundleFormat(d, raw, CosignSignPredicateType); err != nil {
 		t.Fatal(err)
@@ -300,7 +300,7 @@ func attachBundle(t *testing.T, d name.Digest, raw []byte) {
 func soon() time.Time { return time.Now().Add(5 * time.Minute) }
 
 // mustPolicy builds a policy or fails the test.
-func mustPolicy(t *testing.T, opts ...PolicyOption) *Policy {
+func mustPolicy(t testing.TB, opts ...PolicyOption) *Policy {
 	t.Helper()
 	p, err := NewPolicy(opts...)
 	if err != nil {
@@ -309,7 +309,7 @@ func mustPolicy(t *testing.T, opts ...PolicyOption) *Policy {
 	return p
 }
 
-func mustVerifier(t *testing.T, tm root.TrustedMaterial, p *Policy, opts ...Option) *Verifier {
+func mustVerifier(t testing.TB, tm root.TrustedMaterial, p *Policy, opts ...Option) *Verifier {
 	t.Helper()
 	v, err := New(tm, p, opts...)
 	if err != nil {
@@ -334,4 +334,14 @@ func failedChecks(a Artifact) []string {
 func alter(b []byte) []byte {
 	c := bytes.Clone(b)
 	return bytes.Replace(c, []byte(`"critical"`), []byte(`"critical" `), 1)
+}
+
+func newVirtualErr() (virtual, error) {
+	vs, err := ca.NewVirtualSigstore()
+	return virtual{vs}, err
+}
+
+// readerOf returns a candidate's signed-bytes opener over b.
+func readerOf(b []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 }

@@ -169,8 +169,9 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "verification failed for %d artifacts:", len(e.Failed))
 	}
 	for _, a := range e.Failed {
-		b.WriteString("\n")
-		writeFailure(&b, a)
+		var f strings.Builder
+		writeFailure(&f, a)
+		fmt.Fprintf(&b, "\n  %s: %s", a.name(), strings.TrimSuffix(f.String(), "\n"))
 	}
 	return b.String()
 }
@@ -178,7 +179,6 @@ func (e *Error) Error() string {
 // writeFailure writes why one artifact failed: its error, or for each
 // signature the checks it failed.
 func writeFailure(w io.Writer, a Artifact) {
-	fmt.Fprintf(w, "  %s: ", a.name())
 	if a.Error != "" {
 		fmt.Fprintf(w, "%s\n", a.Error)
 	} else {
@@ -197,11 +197,7 @@ func writeFailure(w io.Writer, a Artifact) {
 func (a Artifact) name() string {
 	n := a.Reference
 	if a.Digest != "" && !strings.HasSuffix(n, a.Digest) {
-		if a.Kind == "image" && a.Repository != "" {
-			n = a.Repository + "@" + a.Digest
-		} else {
-			n += " (" + a.Digest + ")"
-		}
+		n += " (" + a.Digest + ")"
 	}
 	if a.Platform != "" {
 		n += " [" + a.Platform + "]"
@@ -226,7 +222,7 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 		if !a.Passed {
-			fmt.Fprintf(w, "Verification FAILED for %s\n", a.name())
+			fmt.Fprintf(w, "Verification FAILED for %s: ", a.name())
 			writeFailure(w, a)
 			continue
 		}
@@ -239,7 +235,7 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, "  - Existence of the claims in the transparency log was verified offline")
 		fmt.Fprintln(w, "  - The code-signing certificate was verified using trusted certificate authority certificates")
-		fmt.Fprintf(w, "  - The identity matched %s\n", r.Policy)
+		fmt.Fprintf(w, "  - The identity matched the policy: %s\n", r.Policy)
 		for _, s := range a.Signatures {
 			if !s.Passed {
 				continue

@@ -1,0 +1,176 @@
+package verify
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestVerifyFiles(t *testing.T) {
+	t.Parallel()
+	vs := newVirtual(t)
+	content := []byte("sha256  sigil_1.0.0_linux_amd64.tar.gz\n")
+	// cosignV2Bundle is the JSON cosign 2's sign-blob --bundle wrote.
+	cosignV2Bundle := func(t *testing.T, blob []byte) []byte {
+		l := signMessage(t, vs, testIdentity, testIssuer, blob, soon())
+		b, err := json.Marshal(map[string]any{
+			"base64Signature": l.b64sig,
+			"cert":            base64.StdEncoding.EncodeToString(l.cert),
+			"rekorBundle":     l.rekor,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		// bundle returns the bundle's bytes, or nil to write none.
+		bundle func(t *testing.T) []byte
+		// change replaces the file's contents after signing.
+		change     []byte
+		named      bool
+		wantFailed []string
+		wantError  string
+		wantReason string
+	}{{
+		name:   "bundle",
+		bundle: func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+	}, {
+		name:   "bundle at a named path",
+		named:  true,
+		bundle: func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+	}, {
+		name:   "cosign 2 signature bundle",
+		bundle: func(t *testing.T) []byte { return cosignV2Bundle(t, content) },
+	}, {
+		name:       "file changed after signing",
+		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+		change:     []byte("sha256  evil.tar.gz\n"),
+		wantFailed: []string{CheckClaims, CheckSignature},
+	}, {
+		name:       "bundle for another file",
+		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, []byte("other"), soon())) },
+		wantFailed: []string{CheckClaims, CheckSignature},
+	}, {
+		name:       "cosign 2 bundle for another file",
+		bundle:     func(t *testing.T) []byte { return cosignV2Bundle(t, []byte("other")) },
+		wantFailed: []string{CheckSignature, CheckTransparencyLog, CheckTimestamp, CheckCertificateChain},
+	}, {
+		name:       "another identity",
+		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, "https://github.com/evil/x/.github/workflows/x.yml@refs/heads/main", testIssuer, content, soon())) },
+		wantFailed: []string{CheckIdentity},
+	}, {
+		name: "truncated bundle",
+		bundle: func(t *testing.T) []byte {
+			b := bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+			return b[:len(b)/2]
+		},
+		wantFailed: []string{CheckFormat},
+		wantReason: "truncated or garbled",
+	}, {
+		name:       "garbled bundle",
+		bundle:     func(t *testing.T) []byte { return []byte("\x00\xffnot json at all") },
+		wantFailed: []string{CheckFormat},
+		wantReason: "truncated or garbled",
+	}, {
+		name:       "JSON that is no bundle",
+		bundle:     func(t *testing.T) []byte { return []byte(`{"hello":"world"}`) },
+		wantFailed: []string{CheckFormat},
+		wantReason: "no mediaType",
+	}, {
+		name: "bundle without its log entry",
+		bundle: func(t *testing.T) []byte {
+			b := signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())
+			b.VerificationMaterial.TlogEntries = nil
+			return bundleJSON(t, b)
+		},
+		wantFailed: []string{CheckTransparencyLog},
+	}, {
+		name: "bundle whose log entry lost its inclusion proof",
+		bundle: func(t *testing.T) []byte {
+			b := signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())
+			b.VerificationMaterial.TlogEntries[0].InclusionProof = nil
+			return bundleJSON(t, b)
+		},
+		wantFailed: []string{CheckTransparencyLog},
+		wantReason: "inclusion proof missing",
+	}, {
+		name:      "no bundle",
+		wantError: "no signature found",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			spec := FileSpec{Path: filepath.Join(dir, "checksums.txt")}
+			if tc.named {
+				spec.BundlePath = filepath.Join(dir, "sig.json")
+			}
+			if err := os.WriteFile(spec.Path, content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.bundle != nil {
+				bp := spec.BundlePath
+				if bp == "" {
+					bp = spec.Path + BundleSuffix
+				}
+				if err := os.WriteFile(bp, tc.bundle(t), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.change != nil {
+				if err := os.WriteFile(spec.Path, tc.change, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithFormat(FormatBundle))
+			rep, err := v.VerifyFiles(context.Background(), []FileSpec{spec})
+			pass := tc.wantFailed == nil && tc.wantError == ""
+			if pass != (err == nil) || rep.Verified != pass {
+				t.Fatalf("VerifyFiles: verified %v, error %v; want verified %v\n%s", rep.Verified, err, pass, rep.Text())
+			}
+			a := rep.Artifacts[0]
+			if err != nil {
+				var ve *Error
+				if !errors.As(err, &ve) {
+					t.Fatalf("error %T, want *Error", err)
+				}
+			}
+			if tc.wantError != "" && !strings.Contains(a.Error, tc.wantError) {
+				t.Errorf("artifact error %q, want %q", a.Error, tc.wantError)
+			}
+			if tc.wantFailed != nil {
+				if diff := cmp.Diff(tc.wantFailed, failedChecks(a)); diff != "" {
+					t.Errorf("failed checks (-want +got):\n%s\n%s", diff, rep.Text())
+				}
+				if first, _ := a.Signatures[0].Failed(); !strings.Contains(first.Reason, tc.wantReason) {
+					t.Errorf("reason %q, want %q", first.Reason, tc.wantReason)
+				}
+			}
+			if pass {
+				checkPassed(t, rep)
+			}
+		})
+	}
+}
+
+func TestVerifyFilesMissingFile(t *testing.T) {
+	t.Parallel()
+	vs := newVirtual(t)
+	v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)))
+	rep, err := v.VerifyFiles(context.Background(), []FileSpec{{Path: filepath.Join(t.TempDir(), "nope")}})
+	if err == nil || !strings.Contains(rep.Artifacts[0].Error, "reading the file") {
+		t.Fatalf("error %v, artifact error %q", err, rep.Artifacts[0].Error)
+	}
+	if _, err := v.VerifyFiles(context.Background(), nil); err == nil {
+		t.Error("nothing to verify passed")
+	}
+}
