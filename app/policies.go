@@ -31,6 +31,10 @@ func writePolicies(dir, trustedRoot string, results ...sign.Result) (warnings []
 		if len(r.Images) == 0 {
 			continue
 		}
+		if !hasLegacy(r) {
+			warnings = append(warnings, "no consumer policies for the images signed as "+r.Identity.Subject+": they have no legacy .sig signature (format bundle), and Kyverno's Cosign attestor, policy-controller and Flux read only that format; sign with format both to get policies")
+			continue
+		}
 		one := policy.FromResult(r, tr)
 		for _, id := range one.Identities {
 			if !seen[id] {
@@ -44,14 +48,26 @@ func writePolicies(dir, trustedRoot string, results ...sign.Result) (warnings []
 			in.RekorURL = one.RekorURL
 		}
 		if !policy.LegacySigned(r) {
-			warnings = append(warnings, "some images have no legacy .sig signature (format bundle): Kyverno's Cosign attestor, policy-controller and Flux read only that format, so the generated policies will refuse them; sign with format both")
+			warnings = append(warnings, "some images signed as "+r.Identity.Subject+" have no legacy .sig signature: the generated policies will refuse them")
 		}
 	}
 	if len(in.Images) == 0 {
-		return nil, nil
+		return warnings, nil
 	}
 	if _, err := policy.Write(dir, in); err != nil {
 		return warnings, fmt.Errorf("writing consumer policies to %s: %w", dir, err)
 	}
 	return warnings, nil
+}
+
+// hasLegacy reports whether any image of r has a legacy signature.
+func hasLegacy(r sign.Result) bool {
+	for _, img := range r.Images {
+		for _, s := range img.Signatures {
+			if s.Format == sign.FormatLegacy {
+				return true
+			}
+		}
+	}
+	return false
 }

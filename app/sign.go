@@ -126,7 +126,9 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, out.Result); err != nil {
 			return out, err
 		}
-		out.PolicyDir = dir
+		if hasLegacy(out.Result) {
+			out.PolicyDir = dir
+		}
 	}
 	return out, nil
 }

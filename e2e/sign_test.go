@@ -168,6 +168,8 @@ func TestSignRelease(t *testing.T) {
 					t.Errorf("cosign v3 verify-blob %s: %v\n%s", f, err, out)
 				}
 			}
+			checkVerifyAction(t, e, r, tc.format)
+
 			// A wrong identity is refused: the checks above are not vacuous.
 			wrong := []string{"--certificate-identity", tbenv.Identity("sigil-dev/demo", ".github/workflows/other.yml", "refs/tags/v1.0.0"), "--certificate-oidc-issuer", e.Issuer}
 			if out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify-blob", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct", "--bundle", filepath.Join(r.dir, r.files[0]) + ".sigstore.json"}, wrong...), filepath.Join(r.dir, r.files[0]))...); err == nil {
@@ -303,4 +305,66 @@ func unmasked(log string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// checkVerifyAction runs sigil's verify mode as a downstream job would,
+// with GitHub presets, over everything the release signed, and once with a
+// workflow that did not sign it.
+func checkVerifyAction(t *testing.T, e *tbenv.Env, r release, format string) {
+	t.Helper()
+	var refs []string
+	for _, d := range r.digests {
+		refs = append(refs, d.String())
+	}
+	verifyFormat := map[string]string{"both": "any", "bundle": "bundle", "legacy": "legacy"}[format]
+	for _, tc := range []struct {
+		workflow string
+		wantOK   bool
+	}{
+		{".github/workflows/release.yml", true},
+		{".github/workflows/nightly.yml", false},
+	} {
+		s := &step{
+			dir: r.dir,
+			inputs: map[string]string{
+				"mode":                    "verify",
+				"images":                  strings.Join(refs, "\n"),
+				"files":                   "dist/app_linux_amd64.tar.gz, dist/checksums.txt",
+				"repository":              "sigil-dev/demo",
+				"workflow":                tc.workflow,
+				"ref":                     "refs/tags/v*",
+				"certificate-oidc-issuer": e.Issuer,
+				"trusted-root":            e.TrustedRoot,
+				"format":                  verifyFormat,
+				"recursive":               "true",
+				"registry-credentials":    credentials(e),
+			},
+		}
+		runAction(t, s)
+		if got := s.outputs["verified"]; got != fmt.Sprint(tc.wantOK) || (s.code == 0) != tc.wantOK {
+			t.Errorf("verify as %s: exit %d, verified=%q, want %v:\n%s", tc.workflow, s.code, got, tc.wantOK, s.stdout)
+			continue
+		}
+		var report struct {
+			Verified  bool
+			Artifacts []struct {
+				Reference string
+				Passed    bool
+			}
+		}
+		if err := json.Unmarshal([]byte(s.outputs["report"]), &report); err != nil {
+			t.Fatalf("report output: %v", err)
+		}
+		// 6 top-level manifests, the index's 2 platform manifests in each of
+		// the 2 registries, and 2 files.
+		if want := len(r.digests) + len(r.children) + len(r.files); len(report.Artifacts) != want {
+			t.Errorf("report has %d artifacts, want %d", len(report.Artifacts), want)
+		}
+		if !tc.wantOK && !strings.Contains(s.stdout, "identity failed") {
+			t.Errorf("the failure does not name the identity check:\n%s", s.stdout)
+		}
+		if !strings.Contains(s.summary, "## sigil verify") {
+			t.Errorf("no verify summary")
+		}
+	}
 }
