@@ -1,0 +1,339 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"go.yaml.in/yaml/v3"
+)
+
+// The names of the files Generate returns, in the order it returns them.
+const (
+	KyvernoFile            = "kyverno-clusterpolicy.yaml"
+	ClusterImagePolicyFile = "policy-controller-clusterimagepolicy.yaml"
+	TrustRootFile          = "policy-controller-trustroot.yaml"
+	FluxFile               = "flux-ocirepository-verify.yaml"
+)
+
+// DefaultName is the metadata.name of the generated objects when
+// Input.Name is empty.
+const DefaultName = "sigil-signed-images"
+
+// DefaultFluxNamespace is the namespace of the Flux objects when
+// Input.FluxNamespace is empty.
+const DefaultFluxNamespace = "flux-system"
+
+// Public Sigstore endpoints, named in the policies when no trusted root is
+// given.
+const (
+	PublicFulcioURL = "https://fulcio.sigstore.dev"
+	PublicRekorURL  = "https://rekor.sigstore.dev"
+)
+
+// Identity is a certificate identity that signed: the Fulcio certificate's
+// subject alternative name and its OIDC issuer, both matched exactly.
+type Identity struct {
+	// Subject is the subject alternative name; for GitHub Actions,
+	// https://github.com/OWNER/REPO/.github/workflows/FILE@REF.
+	Subject string `json:"subject"`
+	// Issuer is the OIDC issuer, for GitHub Actions
+	// https://token.actions.githubusercontent.com.
+	Issuer string `json:"issuer"`
+}
+
+// Image is an image that was signed in one repository.
+type Image struct {
+	// Repository is the repository, e.g. ghcr.io/org/app or
+	// index.docker.io/org/app. Required.
+	Repository string `json:"repository"`
+	// Tag is a tag the image was pushed under, if the run knew one. It
+	// only sets the Flux OCIRepository's ref.
+	Tag string `json:"tag,omitempty"`
+	// Digest is the signed manifest digest, if known. It sets the Flux
+	// OCIRepository's ref when there is no tag.
+	Digest string `json:"digest,omitempty"`
+}
+
+// Input is what the policies are generated from: who signed what, and
+// against which Sigstore instance.
+type Input struct {
+	// Identities are the identities whose signatures are admitted; an image
+	// signed by any one of them passes. At least one is required; a single
+	// run has one.
+	Identities []Identity
+	// Images are the signed images. Repositories are deduplicated; at least
+	// one is required.
+	Images []Image
+	// TrustedRoot is the private Sigstore instance's trusted root. Nil (the
+	// default) means the public instance: the policies then carry no keys
+	// and the tools use their built-in trust. A non-nil root is always
+	// written into the policies, even the public instance's, so pass nil
+	// for the public instance.
+	TrustedRoot *root.TrustedRoot
+	// RekorURL is the base URL of the Rekor v1 log the legacy signatures
+	// were entered in. It picks the log out of TrustedRoot, and is
+	// required when TrustedRoot lists more than one log (a Rekor v2 log
+	// beside the v1 log, say). Ignored without TrustedRoot.
+	RekorURL string
+	// Name is the metadata.name of the ClusterPolicy and the
+	// ClusterImagePolicy, and the prefix of the TrustRoot's and the Flux
+	// Secret's names. The default is DefaultName.
+	Name string
+	// FluxNamespace is the namespace of the Flux objects. The default is
+	// DefaultFluxNamespace.
+	FluxNamespace string
+}
+
+// File is one generated policy file.
+type File struct {
+	// Name is the file's base name, one of the *File constants.
+	Name string
+	// Data is the file's YAML, starting with a comment header.
+	Data []byte
+}
+
+// repo is one deduplicated repository.
+type repo struct {
+	name string // normalized, e.g. index.docker.io/org/app
+	tag  string // for Flux; the smallest tag given, if any
+	dig  string // for Flux; the smallest digest given, if any
+}
+
+// prepared is a checked Input with defaults applied.
+type prepared struct {
+	identities []Identity
+	repos      []repo
+	trust      *trustMaterial // nil: public instance
+	name       string
+	namespace  string
+}
+
+// dns1123 is a Kubernetes object name (a DNS-1123 subdomain).
+var dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// registryHost is a registry's host name or IP address, with an optional
+// port; go-containerregistry lets through characters no registry has, and
+// no policy tool would accept.
+var registryHost = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?$`)
+
+// checkText refuses identity text that a YAML document or a policy tool
+// could not carry faithfully.
+func checkText(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is empty", what)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, s)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\uFEFF' {
+			return fmt.Errorf("%s %q contains a control character", what, s)
+		}
+	}
+	return nil
+}
+
+func prepare(in Input) (*prepared, error) {
+	p := &prepared{name: in.Name, namespace: in.FluxNamespace}
+	if p.name == "" {
+		p.name = DefaultName
+	}
+	if p.namespace == "" {
+		p.namespace = DefaultFluxNamespace
+	}
+	var errs []error
+	// The TrustRoot and Secret names add a suffix; keep room for it.
+	if len(p.name) > 200 || !dns1123.MatchString(p.name) {
+		errs = append(errs, fmt.Errorf("name %q is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 200 characters)", p.name))
+	}
+	if len(p.namespace) > 63 || !dns1123.MatchString(p.namespace) || strings.Contains(p.namespace, ".") {
+		errs = append(errs, fmt.Errorf("flux namespace %q is not a Kubernetes namespace name", p.namespace))
+	}
+
+	if len(in.Identities) == 0 {
+		errs = append(errs, errors.New("no signing identity: the policies pin the identity that signed"))
+	}
+	seen := map[Identity]bool{}
+	for _, id := range in.Identities {
+		if err := errors.Join(checkText("certificate identity (subject)", id.Subject), checkText("certificate OIDC issuer", id.Issuer)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			p.identities = append(p.identities, id)
+		}
+	}
+	slices.SortFunc(p.identities, func(a, b Identity) int {
+		return cmpStrings(a.Issuer+"\x00"+a.Subject, b.Issuer+"\x00"+b.Subject)
+	})
+
+	if len(in.Images) == 0 {
+		errs = append(errs, errors.New("no signed image: the policies cover the repositories that were signed"))
+	}
+	byName := map[string]*repo{}
+	for _, img := range in.Images {
+		r, err := name.NewRepository(img.Repository)
+		if err != nil || !registryHost.MatchString(r.RegistryStr()) {
+			errs = append(errs, fmt.Errorf("repository %q: want a repository such as ghcr.io/org/app, without tag or digest", img.Repository))
+			continue
+		}
+		n := r.Name()
+		e := byName[n]
+		if e == nil {
+			e = &repo{name: n}
+			byName[n] = e
+		}
+		if img.Tag != "" {
+			if _, err := name.NewTag(n + ":" + img.Tag); err != nil {
+				errs = append(errs, fmt.Errorf("image %s: tag %q: %w", n, img.Tag, err))
+			} else if e.tag == "" || img.Tag < e.tag {
+				e.tag = img.Tag
+			}
+		}
+		if img.Digest != "" {
+			if _, err := name.NewDigest(n + "@" + img.Digest); err != nil {
+				errs = append(errs, fmt.Errorf("image %s: digest %q: %w", n, img.Digest, err))
+			} else if e.dig == "" || img.Digest < e.dig {
+				e.dig = img.Digest
+			}
+		}
+	}
+	for _, e := range byName {
+		p.repos = append(p.repos, *e)
+	}
+	slices.SortFunc(p.repos, func(a, b repo) int { return cmpStrings(a.name, b.name) })
+
+	if in.TrustedRoot != nil {
+		tm, err := trustFrom(in.TrustedRoot, in.RekorURL)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		p.trust = tm
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("generating policies: %w", err)
+	}
+	return p, nil
+}
+
+func cmpStrings(a, b string) int { return strings.Compare(a, b) }
+
+// Generate returns the policy files for in, in the order of the *File
+// constants; the TrustRoot file only for a private Sigstore (a non-nil
+// TrustedRoot).
+func Generate(in Input) ([]File, error) {
+	p, err := prepare(in)
+	if err != nil {
+		return nil, err
+	}
+	type gen struct {
+		file string
+		f    func(*prepared) (header string, docs []any)
+	}
+	gens := []gen{
+		{KyvernoFile, kyverno},
+		{ClusterImagePolicyFile, clusterImagePolicy},
+		{TrustRootFile, trustRoot},
+		{FluxFile, flux},
+	}
+	var files []File
+	for _, g := range gens {
+		header, docs := g.f(p)
+		if len(docs) == 0 {
+			continue
+		}
+		b, err := encode(header, docs)
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", g.file, err)
+		}
+		files = append(files, File{Name: g.file, Data: b})
+	}
+	return files, nil
+}
+
+// Write generates the policy files for in and writes them into dir,
+// creating it if needed and replacing files of the same names. It returns
+// the paths written. A TrustRoot file left from an earlier private-Sigstore
+// run is removed when in has no trusted root, so the directory never holds
+// a TrustRoot the other files do not name.
+func Write(dir string, in Input) ([]string, error) {
+	files, err := Generate(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the policies directory: %w", err)
+	}
+	var paths []string
+	wrote := map[string]bool{}
+	for _, f := range files {
+		path := filepath.Join(dir, f.Name)
+		if err := writeFileAtomic(path, f.Data); err != nil {
+			return paths, err
+		}
+		wrote[f.Name] = true
+		paths = append(paths, path)
+	}
+	if !wrote[TrustRootFile] {
+		if err := os.Remove(filepath.Join(dir, TrustRootFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return paths, fmt.Errorf("removing a stale %s: %w", TrustRootFile, err)
+		}
+	}
+	return paths, nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// encode writes the header comment, then each document, separated by
+// "---" lines. The header is text of this package's own, never a value
+// from the input.
+func encode(header string, docs []any) ([]byte, error) {
+	var buf bytes.Buffer
+	for _, line := range strings.Split(strings.TrimRight(header, "\n"), "\n") {
+		buf.WriteString(strings.TrimRight("# "+line, " "))
+		buf.WriteByte('\n')
+	}
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	for _, d := range docs {
+		if err := enc.Encode(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
