@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,14 +52,14 @@ func sampleSigned() *Signed {
 			Identity: sign.Identity{Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0", Issuer: "https://token.actions.githubusercontent.com"},
 			Images: []sign.Image{
 				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@"+dg("b"), ReadBack: sign.ReadBackReferrers, Log: log(10)},
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-"+strings.Repeat("a", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
+					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@" + dg("b"), ReadBack: sign.ReadBackReferrers, Log: log(10)},
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
 				}},
 				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("c"), Platform: "linux/arm64", Index: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-"+strings.Repeat("c", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
+					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("c", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
 				}},
 				{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-"+strings.Repeat("a", 64)+".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
+					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
 				}},
 			},
 			Files: []sign.File{{Path: "dist/app_linux_amd64.tar.gz", SHA256: "0123", Bundle: "dist/app_linux_amd64.tar.gz.sigstore.json", Log: log(14)}},

@@ -130,12 +130,3 @@ func MergeSummary(m *Merged) string {
 	}
 	return b.String()
 }
-
-// formatsOf lists an image's signature formats.
-func formatsOf(img sign.Image) string {
-	var f []string
-	for _, s := range img.Signatures {
-		f = append(f, string(s.Format))
-	}
-	return strings.Join(f, ", ")
-}
