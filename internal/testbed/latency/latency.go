@@ -122,11 +122,17 @@ type Stats struct {
 	Connections int64
 	// Faults is the number of requests answered by a Fault.
 	Faults int64
+	// Service is the time spent waiting for the upstream's response
+	// headers, summed over the requests (the injected delays excluded):
+	// where a slow run's time goes when the services, not the network,
+	// are the bottleneck.
+	Service time.Duration
 }
 
 // Sub returns s minus an earlier snapshot t of the same upstream.
 func (s Stats) Sub(t Stats) Stats {
-	d := Stats{Requests: s.Requests - t.Requests, Connections: s.Connections - t.Connections, Faults: s.Faults - t.Faults, Methods: map[string]int64{}}
+	d := Stats{Requests: s.Requests - t.Requests, Connections: s.Connections - t.Connections, Faults: s.Faults - t.Faults,
+		Service: s.Service - t.Service, Methods: map[string]int64{}}
 	for m, n := range s.Methods {
 		if n -= t.Methods[m]; n != 0 {
 			d.Methods[m] = n
@@ -295,6 +301,9 @@ var rewrittenHeaders = []string{"Location", "Content-Location", "Www-Authenticat
 
 type planKey struct{}
 
+// forwarded is when a request left for the upstream, kept in its context.
+type forwarded struct{ at time.Time }
+
 func (p *proxy) handler(o *options, rewrite func(string) string) http.Handler {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -310,6 +319,11 @@ func (p *proxy) handler(o *options, rewrite func(string) string) http.Handler {
 				for i, v := range vs {
 					vs[i] = rewrite(v)
 				}
+			}
+			if f, ok := resp.Request.Context().Value(forwarded{}).(*forwarded); ok {
+				p.mu.Lock()
+				p.st.Service += time.Since(f.at)
+				p.mu.Unlock()
 			}
 			plan, _ := resp.Request.Context().Value(planKey{}).(Plan)
 			return sleep(resp.Request.Context(), plan.After)
@@ -339,7 +353,9 @@ func (p *proxy) handler(o *options, rewrite func(string) string) http.Handler {
 			plan.Fault.ServeHTTP(w, r)
 			return
 		}
-		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), planKey{}, plan)))
+		ctx := context.WithValue(r.Context(), planKey{}, plan)
+		ctx = context.WithValue(ctx, forwarded{}, &forwarded{at: time.Now()})
+		rp.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -1,0 +1,10 @@
+# Benchmark: sigil against cosign v2.6.5 on the bed, every request through
+# the latency proxy (20 ms each way); results into BENCHMARKS.md. Not part
+# of `make test`: about 25 minutes on 2 cores. Flags of bench/ go in
+# BENCH_FLAGS, e.g. BENCH_FLAGS='-n 10 -runs 10=1' for a quick look.
+.PHONY: bench
+bench:
+	./testbed/up.sh
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/sigil .
+	go build -o bin/sigil-bench ./bench
+	./bin/sigil-bench -sigil bin/sigil $(BENCH_FLAGS)

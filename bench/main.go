@@ -1,0 +1,424 @@
+// Command bench measures sigil against cosign v2.6.5 on the test bed, with
+// every request to the bed's services going through the latency proxy
+// (internal/testbed/latency): signing N images present on two registries,
+// and verifying them. `make bench` runs it; the results go into
+// BENCHMARKS.md between its generated-section markers and to stdout.
+//
+// For each N and each run, fresh repositories receive the same N random
+// images on both registries (directly, not measured), one set per signing
+// scenario, so that every scenario signs unsigned images and every legacy
+// .sig tag holds one signature. The verification scenarios read the set
+// sigil signed in the legacy format (what cosign v2 verifies without a
+// trusted root), and the set it signed in both formats. Ratios are taken
+// run by run between measurements of the same run, then their median
+// reported.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sigil-dev/sigil/internal/testbed/latency"
+	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
+)
+
+type config struct {
+	envFile      string
+	sigil        string
+	sigilProf    string
+	cosign       string
+	sizes        []int
+	runs         map[int]int
+	delay        time.Duration
+	connectDelay time.Duration
+	concurrency  int
+	out          string
+	only         []string
+	profileDir   string
+	workDir      string
+	registries   string
+	distribution string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	c := &config{}
+	var sizes, runs, only string
+	defEnv := os.Getenv("SIGIL_TB_ENV")
+	if defEnv == "" {
+		defEnv = ".testbed/env"
+	}
+	fs.StringVar(&c.envFile, "env", defEnv, "the test bed's env file (make testbed writes it)")
+	fs.StringVar(&c.sigil, "sigil", "bin/sigil", "the sigil binary to measure (static, -trimpath -ldflags='-s -w')")
+	fs.StringVar(&c.sigilProf, "sigil-prof", "", "a build of bench/sigilprof, for -profile")
+	fs.StringVar(&c.cosign, "cosign", "", "the cosign v2 binary (default: the bed's SIGIL_TB_COSIGN2)")
+	fs.StringVar(&sizes, "n", "10,100", "numbers of images, comma-separated; each is on both registries")
+	fs.StringVar(&runs, "runs", "10=5,100=3", "runs per N (N=runs, comma-separated); figures are medians")
+	fs.DurationVar(&c.delay, "delay", latency.DefaultDelay, "delay injected each way of every request")
+	fs.DurationVar(&c.connectDelay, "connect-delay", 0, "delay injected once per new client connection (handshakes)")
+	fs.IntVar(&c.concurrency, "concurrency", 16, "sigil's --concurrency")
+	fs.StringVar(&c.out, "out", "BENCHMARKS.md", "markdown file whose generated section is replaced (empty: print only)")
+	fs.StringVar(&only, "only", "", "run only these scenarios (comma-separated keys; default all)")
+	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign and verify the largest N once more with -sigil-prof, writing CPU and heap profiles here")
+	fs.StringVar(&c.workDir, "work", "", "working directory (default: a new temporary one)")
+	fs.StringVar(&c.registries, "registries", "own", "own: registries of the bed's two kinds started for the benchmark alone; bed: the bed's (shared with running tests; bcrypt cost 10 per request)")
+	fs.StringVar(&c.distribution, "distribution", "", "the distribution registry binary for -registries=own (default: the bed's cached one)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-n: %q is not a positive number", s)
+		}
+		c.sizes = append(c.sizes, n)
+	}
+	c.runs = map[int]int{}
+	for _, kv := range strings.Split(runs, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err1 := strconv.Atoi(strings.TrimSpace(k))
+		r, err2 := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err1 != nil || err2 != nil || r < 1 {
+			return nil, fmt.Errorf("-runs: %q is not N=RUNS", kv)
+		}
+		c.runs[n] = r
+	}
+	if only != "" {
+		c.only = strings.Split(only, ",")
+		for _, k := range c.only {
+			if scenarioByKey(k) == nil {
+				return nil, fmt.Errorf("-only: no scenario %q", k)
+			}
+		}
+	}
+	if c.registries != "own" && c.registries != "bed" {
+		return nil, fmt.Errorf("-registries: %q is not own or bed", c.registries)
+	}
+	if c.profileDir != "" && c.sigilProf == "" {
+		return nil, fmt.Errorf("-profile needs -sigil-prof")
+	}
+	return c, nil
+}
+
+// bench is one benchmark session.
+type bench struct {
+	c       *config
+	f       *fronted
+	out     *refuser
+	home    string
+	results map[int]*sizeResult
+}
+
+// sizeResult holds every run's samples for one N.
+type sizeResult struct {
+	n    int
+	runs []map[string]sample // by scenario key
+}
+
+func run(ctx context.Context, args []string) error {
+	c, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	ef, err := os.Open(c.envFile)
+	if err != nil {
+		return fmt.Errorf("%w: start the test bed with `make testbed`", err)
+	}
+	e, err := tbenv.Parse(ef)
+	ef.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.envFile, err)
+	}
+	if c.cosign == "" {
+		c.cosign = e.Cosign2
+	}
+	for _, b := range []*string{&c.sigil, &c.cosign, &c.sigilProf} {
+		if *b == "" {
+			continue
+		}
+		if _, err := os.Stat(*b); err != nil {
+			return fmt.Errorf("%w (`make bench` builds bin/sigil)", err)
+		}
+		// The tools run in a directory of their own.
+		if *b, err = filepath.Abs(*b); err != nil {
+			return err
+		}
+	}
+	if c.workDir == "" {
+		if c.workDir, err = os.MkdirTemp("", "sigil-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(c.workDir)
+	}
+	if c.registries == "own" {
+		if c.distribution == "" {
+			if c.distribution, err = distributionBinary(e); err != nil {
+				return err
+			}
+		}
+		ghcr, dockerhub, stop, err := ownRegistries(c.workDir, c.distribution)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		own := *e
+		own.GHCR, own.DockerHub = ghcr, dockerhub
+		e = &own
+	}
+	f, err := front(e, c.workDir, latency.WithDelay(c.delay), latency.WithConnectDelay(c.connectDelay))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	out, err := startRefuser()
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	b := &bench{c: c, f: f, out: out, home: filepath.Join(c.workDir, "home"), results: map[int]*sizeResult{}}
+	if err := os.MkdirAll(b.home, 0o700); err != nil {
+		return err
+	}
+	started := time.Now()
+	logf("sigil %s, cosign %s; delay %v each way, connect delay %v; registries: %s; nproc %d; load %s", c.sigil, c.cosign, c.delay, c.connectDelay, c.registries, nproc(), loadavg())
+	for _, n := range c.sizes {
+		runs := c.runs[n]
+		if runs == 0 {
+			runs = 3
+		}
+		sr := &sizeResult{n: n}
+		b.results[n] = sr
+		imgs, err := randomImages(n)
+		if err != nil {
+			return err
+		}
+		for r := range runs {
+			res, err := b.runOnce(ctx, n, r, imgs)
+			if err != nil {
+				return fmt.Errorf("N=%d run %d: %w", n, r+1, err)
+			}
+			sr.runs = append(sr.runs, res)
+		}
+	}
+	if esc := out.Escapes(); esc > 0 {
+		return fmt.Errorf("a tool sent %d requests off the machine", esc)
+	}
+	rep := b.report(time.Since(started))
+	fmt.Print(rep)
+	if c.out != "" {
+		if err := writeGenerated(c.out, rep); err != nil {
+			return err
+		}
+		logf("wrote %s", c.out)
+	}
+	if c.profileDir != "" {
+		if err := b.profile(ctx, slices.Max(c.sizes)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scenario is one thing measured.
+type scenario struct {
+	key   string
+	label string
+	// set names the image set it works on: each signing scenario has its
+	// own, the verification scenarios read the sets sigil signed.
+	set  string
+	cmds func(b *bench, refs []string, token string) [][]string
+	env  func(b *bench) []string
+}
+
+var scenarios = []scenario{
+	{key: "sigil-sign", label: "sigil sign --format legacy, one run", set: "sigil-legacy",
+		cmds: func(b *bench, refs []string, _ string) [][]string { return [][]string{b.sigilSign("legacy", refs)} },
+		env:  (*bench).sigilEnv},
+	{key: "cosign-sign-loop", label: "cosign sign, one process per image and registry", set: "cosign-loop",
+		cmds: func(b *bench, refs []string, token string) [][]string {
+			var cmds [][]string
+			for _, r := range refs {
+				cmds = append(cmds, b.cosignSign(token, r))
+			}
+			return cmds
+		},
+		env: (*bench).cosignEnv},
+	{key: "cosign-sign-multi", label: "cosign sign, all refs in one call", set: "cosign-multi",
+		cmds: func(b *bench, refs []string, token string) [][]string {
+			return [][]string{b.cosignSign(token, refs...)}
+		},
+		env: (*bench).cosignEnv},
+	{key: "sigil-sign-both", label: "sigil sign --format both (bundle referrer + legacy)", set: "sigil-both",
+		cmds: func(b *bench, refs []string, _ string) [][]string { return [][]string{b.sigilSign("both", refs)} },
+		env:  (*bench).sigilEnv},
+	{key: "sigil-verify", label: "sigil verify, one run (legacy signatures)", set: "sigil-legacy",
+		cmds: func(b *bench, refs []string, _ string) [][]string { return [][]string{b.sigilVerify(refs)} },
+		env:  (*bench).sigilEnv},
+	{key: "cosign-verify-loop", label: "cosign verify, one process per image and registry", set: "sigil-legacy",
+		cmds: func(b *bench, refs []string, _ string) [][]string {
+			var cmds [][]string
+			for _, r := range refs {
+				cmds = append(cmds, b.cosignVerify(r))
+			}
+			return cmds
+		},
+		env: (*bench).cosignEnv},
+	{key: "cosign-verify-multi", label: "cosign verify, all refs in one call", set: "sigil-legacy",
+		cmds: func(b *bench, refs []string, _ string) [][]string { return [][]string{b.cosignVerify(refs...)} },
+		env:  (*bench).cosignEnv},
+	{key: "sigil-verify-both", label: "sigil verify, one run (bundle + legacy present)", set: "sigil-both",
+		cmds: func(b *bench, refs []string, _ string) [][]string { return [][]string{b.sigilVerify(refs)} },
+		env:  (*bench).sigilEnv},
+}
+
+func scenarioByKey(k string) *scenario {
+	for i := range scenarios {
+		if scenarios[i].key == k {
+			return &scenarios[i]
+		}
+	}
+	return nil
+}
+
+func (b *bench) selected(s scenario) bool {
+	return len(b.c.only) == 0 || slices.Contains(b.c.only, s.key)
+}
+
+// runOnce pushes fresh image sets and measures every scenario once.
+func (b *bench) runOnce(ctx context.Context, n, r int, imgs []v1.Image) (map[string]sample, error) {
+	id := fmt.Sprintf("%x", rand.Uint32())
+	sets := map[string][]string{}
+	for _, s := range scenarios {
+		if !b.selected(s) || sets[s.set] != nil {
+			continue
+		}
+		set, err := b.f.pushSet(ctx, fmt.Sprintf("bench/n%d-%s-%s", n, id, s.set), imgs)
+		if err != nil {
+			return nil, err
+		}
+		sets[s.set] = set.refs
+	}
+	res := map[string]sample{}
+	for _, s := range scenarios {
+		if !b.selected(s) {
+			continue
+		}
+		// Every cosign scenario gets a fresh token (fetched before the
+		// clock starts): cosign is given the token, sigil fetches its own.
+		token, err := b.f.token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sm, err := measure(ctx, b.f.proxy, s.env(b), b.home, s.cmds(b, sets[s.set], token))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.key, err)
+		}
+		res[s.key] = sm
+		logf("N=%d run %d/%d %-20s wall %7.2fs cpu %7.2fs rss %4d MB procs %3d reqs %5d conns %4d load %.2f; service time %s",
+			n, r+1, b.c.runs[n], s.key, sm.Wall.Seconds(), sm.CPU().Seconds(), sm.RSS/1024, sm.Procs, sm.Requests(), conns(sm), sm.Load1, serviceTimes(sm))
+	}
+	return res, nil
+}
+
+func serviceTimes(s sample) string {
+	var out []string
+	for _, u := range upstreamOrder {
+		if st, ok := s.Upstreams[u]; ok {
+			out = append(out, fmt.Sprintf("%s %.1fs", u, st.Service.Seconds()))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func conns(s sample) int64 {
+	var n int64
+	for _, st := range s.Upstreams {
+		n += st.Connections
+	}
+	return n
+}
+
+// baseEnv is a clean environment: no proxy for loopback, a refusing one for
+// anything else, its own HOME and TUF cache.
+func (b *bench) baseEnv() []string {
+	return []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + b.home,
+		"TUF_ROOT=" + filepath.Join(b.home, "tuf"),
+		"HTTPS_PROXY=" + b.out.URL(),
+		"HTTP_PROXY=" + b.out.URL(),
+		"NO_PROXY=",
+	}
+}
+
+func (b *bench) sigilEnv() []string {
+	return append(b.baseEnv(),
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+b.f.tokenURL,
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN="+b.f.env.Token,
+	)
+}
+
+func (b *bench) cosignEnv() []string {
+	return append(b.baseEnv(),
+		"DOCKER_CONFIG="+b.f.dockerConfig,
+		"SIGSTORE_ROOT_FILE="+b.f.env.FulcioRoot,
+		"SIGSTORE_REKOR_PUBLIC_KEY="+b.f.env.RekorPubKey,
+	)
+}
+
+func (b *bench) sigilSign(format string, refs []string) []string {
+	args := []string{b.c.sigil, "sign", "--format", format, "--concurrency", strconv.Itoa(b.c.concurrency),
+		"--signing-config", b.f.signingConfig, "--trusted-root", b.f.trustedRoot}
+	args = append(args, b.f.credentialFlags()...)
+	return append(args, refs...)
+}
+
+func (b *bench) sigilVerify(refs []string) []string {
+	args := []string{b.c.sigil, "verify", "--concurrency", strconv.Itoa(b.c.concurrency),
+		"--trusted-root", b.f.trustedRoot,
+		"--certificate-identity", identity, "--certificate-oidc-issuer", b.f.env.Issuer}
+	args = append(args, b.f.credentialFlags()...)
+	return append(args, refs...)
+}
+
+func (b *bench) cosignSign(token string, refs ...string) []string {
+	// --insecure-skip-verify: the bed's Fulcio has no CT log, so there is
+	// no SCT to check.
+	args := []string{b.c.cosign, "sign", "--yes", "--identity-token=" + token,
+		"--fulcio-url=" + b.f.proxy.URL(upFulcio), "--rekor-url=" + b.f.proxy.URL(upRekor),
+		"--trusted-root=" + b.f.trustedRoot, "--insecure-skip-verify",
+		"--allow-http-registry", "--allow-insecure-registry"}
+	return append(args, refs...)
+}
+
+func (b *bench) cosignVerify(refs ...string) []string {
+	args := []string{b.c.cosign, "verify", "--rekor-url=" + b.f.proxy.URL(upRekor),
+		"--certificate-identity=" + identity, "--certificate-oidc-issuer=" + b.f.env.Issuer,
+		"--insecure-ignore-sct", "--allow-http-registry", "--allow-insecure-registry"}
+	return append(args, refs...)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: %s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

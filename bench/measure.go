@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sigil-dev/sigil/internal/testbed/latency"
+)
+
+// sample is one measurement: one process, or a loop of processes run one
+// after another.
+type sample struct {
+	Wall  time.Duration
+	User  time.Duration // summed over the processes
+	Sys   time.Duration
+	RSS   int64 // KiB: the largest peak resident set of any one process
+	Procs int
+	Load1 float64 // 1-minute load average when the measurement started
+	// Upstreams is what the proxies carried during the measurement.
+	Upstreams map[string]latency.Stats
+}
+
+// CPU is user plus system time.
+func (s sample) CPU() time.Duration { return s.User + s.Sys }
+
+// Requests is the total number of requests through the proxies.
+func (s sample) Requests() int64 {
+	var n int64
+	for _, st := range s.Upstreams {
+		n += st.Requests
+	}
+	return n
+}
+
+// measure runs each command line of cmds, one after another, with env, and
+// measures them together. Each process gets its own deadline.
+func measure(ctx context.Context, proxy *latency.Group, env []string, dir string, cmds [][]string) (sample, error) {
+	var s sample
+	s.Load1 = load1()
+	before := proxy.Stats()
+	begin := time.Now()
+	for _, c := range cmds {
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		cmd := exec.CommandContext(pctx, c[0], c[1:]...)
+		cmd.Env = env
+		cmd.Dir = dir
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		cancel()
+		if ps := cmd.ProcessState; ps != nil {
+			if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+				s.User += time.Duration(ru.Utime.Nano())
+				s.Sys += time.Duration(ru.Stime.Nano())
+				s.RSS = max(s.RSS, ru.Maxrss)
+			}
+			s.Procs++
+		}
+		if err != nil {
+			return s, fmt.Errorf("%s %s: %v\n%s", c[0], c[1], err, tail(out.String(), 30))
+		}
+	}
+	s.Wall = time.Since(begin)
+	s.Upstreams = map[string]latency.Stats{}
+	for n, st := range proxy.Stats() {
+		if d := st.Sub(before[n]); d.Requests > 0 || d.Connections > 0 {
+			s.Upstreams[n] = d
+		}
+	}
+	return s, nil
+}
+
+// load1 reads the 1-minute load average.
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+)
+
+// profile signs (legacy) and verifies one fresh set of n images with the
+// profiling build of sigil, outside the measured runs, and writes
+// sign.cpu.pprof, sign.allocs.pprof, verify.cpu.pprof and
+// verify.allocs.pprof into the profile directory, then prints the top of
+// each CPU profile.
+func (b *bench) profile(ctx context.Context, n int) error {
+	dir, err := filepath.Abs(b.c.profileDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	imgs, err := randomImages(n)
+	if err != nil {
+		return err
+	}
+	set, err := b.f.pushSet(ctx, fmt.Sprintf("bench/n%d-profile-%d", n, os.Getpid()), imgs)
+	if err != nil {
+		return err
+	}
+	prof := *b
+	pc := *b.c
+	pc.sigil = b.c.sigilProf
+	prof.c = &pc
+	for _, step := range []struct {
+		name string
+		cmd  []string
+	}{
+		{"sign", prof.sigilSign("legacy", set.refs)},
+		{"verify", prof.sigilVerify(set.refs)},
+	} {
+		env := append(slices.Clone(b.sigilEnv()),
+			"SIGIL_CPUPROFILE="+filepath.Join(dir, step.name+".cpu.pprof"),
+			"SIGIL_MEMPROFILE="+filepath.Join(dir, step.name+".allocs.pprof"))
+		sm, err := measure(ctx, b.f.proxy, env, b.home, [][]string{step.cmd})
+		if err != nil {
+			return fmt.Errorf("profiling %s: %w", step.name, err)
+		}
+		logf("profiled %s of %d refs: wall %.2fs cpu %.2fs rss %d MB; %s", step.name, len(set.refs), sm.Wall.Seconds(), sm.CPU().Seconds(), sm.RSS/1024, filepath.Join(dir, step.name+".cpu.pprof"))
+		top := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", filepath.Join(dir, step.name+".cpu.pprof"))
+		top.Stdout, top.Stderr = os.Stdout, os.Stderr
+		_ = top.Run()
+	}
+	return nil
+}
