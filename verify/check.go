@@ -325,11 +325,20 @@ func (v *Verifier) checkLog(e sgverify.SignedEntity, s *Signature) ([]sgverify.T
 	}
 	times, err := v.sg.VerifyTransparencyLogInclusion(e)
 	if err != nil {
-		ch.Reason = fmt.Sprintf("%v [%s]", err, strings.Join(descs, "; "))
+		// sigstore-go skips an entry whose signed entry timestamp does not
+		// verify, and then reports too few entries: say which did not.
+		for _, en := range entries {
+			if en.HasInclusionPromise() && !en.IsRekorV2() {
+				if serr := tlog.VerifySET(en, logs); serr != nil {
+					descs = append(descs, fmt.Sprintf("the signed entry timestamp of entry %d does not verify (%v): the entry was altered, or another log made it", en.LogIndex(), serr))
+				}
+			}
+		}
+		ch.Reason = fmt.Sprintf("%s [%s]", tidy(err), strings.Join(descs, "; "))
 		return nil, ch
 	}
 	ch.Passed = true
-	ch.Reason = strings.Join(descs, "; ")
+	ch.Reason = strings.Join(descs, "; ") + ", verified offline"
 	return times, ch
 }
 
@@ -341,7 +350,7 @@ func describeEntry(en *tlog.Entry, le *LogEntry) string {
 	if en.HasInclusionProof() {
 		proofs = append(proofs, "inclusion proof with signed checkpoint")
 	}
-	return fmt.Sprintf("Rekor v%d entry %d at %s, proven offline by its %s", le.Version, le.Index, le.URL, strings.Join(proofs, " and "))
+	return fmt.Sprintf("Rekor v%d entry %d at %s with its %s", le.Version, le.Index, le.URL, strings.Join(proofs, " and "))
 }
 
 // checkTimestamps establishes the trusted times of the signature: the log's
@@ -350,7 +359,7 @@ func (v *Verifier) checkTimestamps(e sgverify.SignedEntity, logTimes []sgverify.
 	ch := Check{Name: CheckTimestamp}
 	ts, err := v.sg.VerifyObserverTimestamps(e, logTimes)
 	if err != nil {
-		ch.Reason = fmt.Sprintf("no trusted time for the signature (it needs a verified transparency log entry or a timestamp from a trusted timestamp authority): %v", err)
+		ch.Reason = fmt.Sprintf("no trusted time for the signature (it needs a verified transparency log entry or a timestamp from a trusted timestamp authority): %s", tidy(err))
 		return nil, ch
 	}
 	var times []time.Time
@@ -371,6 +380,12 @@ func (v *Verifier) checkTimestamps(e sgverify.SignedEntity, logTimes []sgverify.
 	ch.Passed = true
 	ch.Reason = "signed at " + strings.Join(descs, "; ")
 	return times, ch
+}
+
+// tidy removes the noise sigstore-go leaves in some messages (a joined nil
+// error).
+func tidy(err error) string {
+	return strings.ReplaceAll(err.Error(), "; error: %!w(<nil>)", "")
 }
 
 // leafCertificate returns the signing certificate, with the subject

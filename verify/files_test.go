@@ -41,31 +41,41 @@ func TestVerifyFiles(t *testing.T) {
 		wantError  string
 		wantReason string
 	}{{
-		name:   "bundle",
-		bundle: func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+		name: "bundle",
+		bundle: func(t *testing.T) []byte {
+			return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+		},
 	}, {
-		name:   "bundle at a named path",
-		named:  true,
-		bundle: func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+		name:  "bundle at a named path",
+		named: true,
+		bundle: func(t *testing.T) []byte {
+			return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+		},
 	}, {
 		name:   "cosign 2 signature bundle",
 		bundle: func(t *testing.T) []byte { return cosignV2Bundle(t, content) },
 	}, {
-		name:       "file changed after signing",
-		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon())) },
+		name: "file changed after signing",
+		bundle: func(t *testing.T) []byte {
+			return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+		},
 		change:     []byte("sha256  evil.tar.gz\n"),
 		wantFailed: []string{CheckClaims, CheckSignature},
 	}, {
-		name:       "bundle for another file",
-		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, []byte("other"), soon())) },
+		name: "bundle for another file",
+		bundle: func(t *testing.T) []byte {
+			return bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, []byte("other"), soon()))
+		},
 		wantFailed: []string{CheckClaims, CheckSignature},
 	}, {
 		name:       "cosign 2 bundle for another file",
 		bundle:     func(t *testing.T) []byte { return cosignV2Bundle(t, []byte("other")) },
 		wantFailed: []string{CheckSignature, CheckTransparencyLog, CheckTimestamp, CheckCertificateChain},
 	}, {
-		name:       "another identity",
-		bundle:     func(t *testing.T) []byte { return bundleJSON(t, signBlobBundle(t, vs, "https://github.com/evil/x/.github/workflows/x.yml@refs/heads/main", testIssuer, content, soon())) },
+		name: "another identity",
+		bundle: func(t *testing.T) []byte {
+			return bundleJSON(t, signBlobBundle(t, vs, "https://github.com/evil/x/.github/workflows/x.yml@refs/heads/main", testIssuer, content, soon()))
+		},
 		wantFailed: []string{CheckIdentity},
 	}, {
 		name: "truncated bundle",

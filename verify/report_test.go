@@ -46,7 +46,7 @@ func sampleReport() (Report, error) {
 			Checks: []Check{
 				{CheckClaims, true, "the signed in-toto statement names sha256:" + repeat("a") + " with predicate type " + CosignSignPredicateType},
 				{CheckSignature, true, "the signature verifies with the certificate's key"},
-				{CheckTransparencyLog, true, "Rekor v2 entry 7 at https://log2025-1.rekor.sigstore.dev, proven offline by its inclusion proof with signed checkpoint"},
+				{CheckTransparencyLog, true, "Rekor v2 entry 7 at https://log2025-1.rekor.sigstore.dev, with its inclusion proof with signed checkpoint, verified offline"},
 				{CheckTimestamp, true, "signed at timestamp-authority https://timestamp.sigstore.dev at 2026-11-25T18:00:00Z"},
 				{CheckCertificateChain, true, "issued by CN=sigstore-intermediate,O=sigstore.dev, chains to the trusted root's Fulcio CA CN=sigstore,O=sigstore.dev"},
 				{CheckIdentity, true, "subject " + id},
