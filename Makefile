@@ -1,3 +1,18 @@
+# The test bed (see README.md, "Test bed"): a real Sigstore and two
+# registries on 127.0.0.1. SIGIL_TB_DIR picks the bed's directory
+# (default .testbed).
+.PHONY: testbed testbed-down test
+
+testbed:
+	./testbed/up.sh
+
+testbed-down:
+	./testbed/down.sh
+
+# Every test runs, with the bed required: none may skip for want of it.
+test: testbed
+	SIGIL_TESTBED=required go test -race -shuffle=on ./...
+
 # Benchmark: sigil against cosign v2.6.5 on the bed, every request through
 # the latency proxy (20 ms each way); results into BENCHMARKS.md. Not part
 # of `make test`: about 25 minutes on 2 cores. Flags of bench/ go in

@@ -16,7 +16,7 @@ fi
 
 # A pid file may outlive its process and the pid be reused: only signal a
 # process whose command line still names what the bed started.
-pids=() left=()
+pids=()
 for f in "$run"/*.pid; do
 	[ -f "$f" ] || continue
 	name=$(basename "$f" .pid)
@@ -27,16 +27,36 @@ for f in "$run"/*.pid; do
 	rm -f "$f"
 done
 
-# Trillian's signer takes about 5 s to stop; give everything 20 s.
-for _ in $(seq 200); do
-	left=()
-	for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
-	[ ${#left[@]} = 0 ] && break
-	sleep 0.1
+# MariaDB gets 20 s to shut down cleanly. The others hold no state worth a
+# graceful stop (Trillian keeps its in MariaDB, transactionally), and
+# Trillian's servers take 5-10 s to stop on SIGTERM: after 3 s they are
+# killed.
+wait_for() { # wait_for TENTHS PID...: waits until the PIDs exit or TENTHS pass; sets left.
+	local tenths=$1; shift
+	left=("$@")
+	for _ in $(seq "$tenths"); do
+		local still=()
+		for pid in "${left[@]}"; do kill -0 "$pid" 2>/dev/null && still+=("$pid"); done
+		left=("${still[@]}")
+		[ ${#left[@]} = 0 ] && return
+		sleep 0.1
+	done
+}
+mysqld_pid=
+for pid in "${pids[@]}"; do
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q mariadbd; then mysqld_pid=$pid; fi
 done
+wait_for 30 "${pids[@]}"
 for pid in "${left[@]}"; do
-	say "killing $pid, still running after 20s"
+	[ "$pid" = "$mysqld_pid" ] && continue
 	kill -KILL "$pid" 2>/dev/null || true
 done
+if [ -n "$mysqld_pid" ]; then
+	wait_for 200 "$mysqld_pid"
+	for pid in "${left[@]}"; do
+		say "killing mariadbd ($pid), still running after 20s"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+fi
 rm -f "$run"/*.sock "$dir/env"
 say "stopped"

@@ -26,9 +26,10 @@ started=$SECONDS
 say() { echo "testbed: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-# One start at a time per bed directory.
-exec 9>"$dir/lock"
-flock -w 600 9 || die "another testbed/up.sh holds $dir/lock"
+# One start at a time per bed directory. The servers must not inherit the
+# lock's descriptor (start closes it), or the lock would outlive this script.
+exec 9>"$dir/up.lock"
+flock -w 600 9 || die "another testbed/up.sh has held $dir/up.lock for 10 minutes"
 
 # Unix socket paths are limited to 107 bytes.
 [ ${#run} -le 80 ] || die "SIGIL_TB_DIR $dir is too long for unix sockets (use a path under 70 characters)"
@@ -109,7 +110,7 @@ in_trillian_rpc=8090 in_trillian_http=8091 in_signer_rpc=8092 in_signer_http=809
 # start NAME CMD...: runs CMD detached, logging to logs/NAME.log, pid in run/NAME.pid.
 start() {
 	local name=$1; shift
-	setsid "$@" </dev/null >"$logs/$name.log" 2>&1 &
+	setsid "$@" </dev/null >"$logs/$name.log" 2>&1 9>&- &
 	echo $! >"$run/$name.pid"
 }
 # netns NS: the network namespace held by service NS, for nsenter --net.
