@@ -121,8 +121,8 @@ func (s *Server) Minted(runID string) int {
 // ServeHTTP serves the token endpoint, the issuer's discovery document and
 // JWKS, and the stats.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
 		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed; use GET")
 		return
 	}

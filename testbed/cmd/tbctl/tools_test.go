@@ -1,0 +1,82 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestKeygen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typ  string
+		want func(any) bool
+	}{
+		{"ecdsa-p256", func(k any) bool { _, ok := k.(*ecdsa.PublicKey); return ok }},
+		{"ed25519", func(k any) bool { _, ok := k.(ed25519.PublicKey); return ok }},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			key, pub := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub")
+			args := []string{"--type", tc.typ, "--out", key, "--pub", pub}
+			if err := keygen(args); err != nil {
+				t.Fatal(err)
+			}
+			first, _ := os.ReadFile(key)
+			// A second run keeps the key: the bed's log keys are stable.
+			if err := keygen(args); err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := os.ReadFile(key); string(again) != string(first) {
+				t.Error("keygen replaced an existing key")
+			}
+			b, _ := os.ReadFile(pub)
+			blk, _ := pem.Decode(b)
+			if blk == nil || blk.Type != "PUBLIC KEY" {
+				t.Fatalf("%s is not a PUBLIC KEY PEM:\n%s", pub, b)
+			}
+			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+			if err != nil || !tc.want(k) {
+				t.Errorf("public key %T, %v; want a %s key", k, err, tc.typ)
+			}
+		})
+	}
+	if err := keygen([]string{"--type", "rsa", "--out", filepath.Join(t.TempDir(), "k"), "--pub", "p"}); err == nil {
+		t.Error("keygen --type rsa succeeded, want an error")
+	}
+}
+
+func TestSecretAndHtpasswd(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pass, out := filepath.Join(dir, "pass"), filepath.Join(dir, "htpasswd")
+	if err := secret([]string{pass}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(pass)
+	if err := secret([]string{pass}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(pass); string(again) != string(first) || len(strings.TrimSpace(string(first))) < 32 {
+		t.Errorf("secret = %q then %q; want one stable secret of 32 characters", first, again)
+	}
+	if err := htpasswd([]string{"--user", "sigil", "--password-file", pass, "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := os.ReadFile(out)
+	user, hash, ok := strings.Cut(strings.TrimSpace(string(line)), ":")
+	if !ok || user != "sigil" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(strings.TrimSpace(string(first)))) != nil {
+		t.Errorf("htpasswd line %q does not match the password", line)
+	}
+	if err := htpasswd([]string{"--user", "a:b", "--password-file", pass, "--out", out}); err == nil {
+		t.Error("a user with ':' was accepted")
+	}
+}
