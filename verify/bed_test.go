@@ -127,6 +127,13 @@ func cosign2(t *testing.T, b *bed, d name.Digest, c tbenv.Claims) {
 		"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot, "--insecure-skip-verify", d.String())
 }
 
+// cosign2TSA signs the legacy way with an RFC 3161 timestamp too.
+func cosign2TSA(t *testing.T, b *bed, d name.Digest, c tbenv.Claims) {
+	b.cosign(t, b.e.Cosign2, "sign", "--yes", "--identity-token="+b.e.IDToken(t, "sigstore", c),
+		"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--timestamp-server-url="+b.e.TSAURL+"/api/v1/timestamp",
+		"--trusted-root="+b.e.TrustedRoot, "--insecure-skip-verify", d.String())
+}
+
 // cosign3 signs a Sigstore bundle referrer, Rekor v2 and the TSA.
 func cosign3(t *testing.T, b *bed, d name.Digest, c tbenv.Claims) {
 	b.cosign(t, b.e.Cosign3, "sign", "--yes", "--identity-token="+b.e.IDToken(t, "sigstore", c),
@@ -190,6 +197,7 @@ func TestBedAcceptImages(t *testing.T) {
 		source string
 	}{
 		{"cosign v2.6.5", cosign2, []string{"legacy/1"}, SourceTransparencyLog},
+		{"cosign v2.6.5 with TSA", cosign2TSA, []string{"legacy/1"}, SourceTimestampAuthority},
 		{"cosign v3.1.3", cosign3, []string{"bundle/2"}, SourceTimestampAuthority},
 		{"sigil Rekor v1", sigil(false), []string{"bundle/1", "legacy/1"}, SourceTransparencyLog},
 		{"sigil Rekor v2", sigil(true), []string{"bundle/2"}, SourceTimestampAuthority},

@@ -106,6 +106,8 @@ type legacyParts struct {
 	chain   []byte
 	rekor   *cbundle.RekorBundle
 	tsa     []byte
+	// withTSA attaches tsa as the RFC 3161 timestamp annotation.
+	withTSA bool
 }
 
 // signLegacy signs cosign's simple-signing payload for d.
@@ -182,6 +184,9 @@ func attachLegacy(t testing.TB, d name.Digest, l legacyParts) {
 	}
 	if l.rekor != nil {
 		opts = append(opts, static.WithBundle(l.rekor))
+	}
+	if l.withTSA {
+		opts = append(opts, static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: l.tsa}))
 	}
 	sig, err := static.NewSignature(l.payload, l.b64sig, opts...)
 	if err != nil {

@@ -60,35 +60,53 @@ type target struct {
 // only when every artifact passed; otherwise it is an *Error naming the
 // failed checks (or the reference that could not be read).
 func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, error) {
-	groups := make([][]Artifact, len(refs))
-	forEach(len(refs), v.o.concurrency, func(i int) { groups[i] = v.verifyRef(ctx, refs[i]) })
-	var arts []Artifact
-	for _, gr := range groups {
-		arts = append(arts, gr...)
+	// Resolve every reference, then verify every manifest, each step at
+	// most v.o.concurrency at a time; the report keeps the input order.
+	groups := make([][]target, len(refs))
+	arts := make([][]Artifact, len(refs))
+	forEach(len(refs), v.o.concurrency, func(i int) {
+		var err error
+		if groups[i], err = v.resolve(ctx, refs[i]); err != nil {
+			arts[i] = []Artifact{{Kind: "image", Reference: refs[i], Error: err.Error()}}
+		}
+	})
+	type job struct{ group, member int }
+	var jobs []job
+	for i, g := range groups {
+		if arts[i] == nil {
+			arts[i] = make([]Artifact, len(g))
+		}
+		for j := range g {
+			jobs = append(jobs, job{i, j})
+		}
 	}
-	return v.finish(ctx, arts)
+	forEach(len(jobs), v.o.concurrency, func(k int) {
+		j := jobs[k]
+		arts[j.group][j.member] = v.verifyTarget(ctx, groups[j.group][j.member])
+	})
+	var all []Artifact
+	for _, a := range arts {
+		all = append(all, a...)
+	}
+	return v.finish(ctx, all)
 }
 
-// verifyRef resolves one reference and verifies its manifests.
-func (v *Verifier) verifyRef(ctx context.Context, in string) []Artifact {
-	fail := func(err error) []Artifact {
-		return []Artifact{{Kind: "image", Reference: in, Error: err.Error()}}
-	}
+// resolve turns one reference into the manifests to verify: the one it
+// names and, with WithRecursive, an index's platform manifests.
+func (v *Verifier) resolve(ctx context.Context, in string) ([]target, error) {
 	ref, err := registry.ParseReference(in)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	m, err := registry.Resolve(ctx, ref, v.o.auth, v.o.recursive, v.o.remote...)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	targets := []target{{input: in, digest: m.Digest}}
 	for _, c := range m.Children {
 		targets = append(targets, target{input: in, digest: c.Digest, platform: c.Platform, index: m.Digest.DigestStr()})
 	}
-	arts := make([]Artifact, len(targets))
-	forEach(len(targets), v.o.concurrency, func(i int) { arts[i] = v.verifyTarget(ctx, targets[i]) })
-	return arts
+	return targets, nil
 }
 
 func (v *Verifier) verifyTarget(ctx context.Context, t target) Artifact {

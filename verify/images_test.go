@@ -138,6 +138,24 @@ func TestVerifyImages(t *testing.T) {
 		},
 		wantFailed: []string{CheckTransparencyLog, CheckTimestamp, CheckCertificateChain},
 	}, {
+		name: "legacy with a TSA timestamp",
+		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
+			l := signLegacy(t, vs, testIdentity, testIssuer, d, soon())
+			l.withTSA = true
+			attachLegacy(t, d, l)
+			return nil
+		},
+	}, {
+		name: "legacy with a TSA timestamp, log entry removed",
+		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
+			l := signLegacy(t, vs, testIdentity, testIssuer, d, soon())
+			l.rekor, l.withTSA = nil, true
+			attachLegacy(t, d, l)
+			return nil
+		},
+		// The TSA gives the time; the log entry is still required.
+		wantFailed: []string{CheckTransparencyLog},
+	}, {
 		name: "legacy log entry altered",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
 			l := signLegacy(t, vs, testIdentity, testIssuer, d, soon())
