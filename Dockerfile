@@ -2,36 +2,39 @@
 # the CA bundle, running as root (GitHub runs container actions as root and
 # mounts the workspace and file-command directories owned by the runner).
 #
-# One Dockerfile, two places it is built:
+# One Dockerfile, built in two places:
 #
-#   On GitHub (the release workflow, and `docker build .` or a `runs.image:
-#   Dockerfile` action, which pass no build arguments): the defaults below.
-#   The binary is compiled from the checkout in the `build` stage on the
-#   official Go image, and lands on distroless static (CA bundle, /etc/passwd,
-#   /tmp, tzdata; runs as root unless the :nonroot tag is used).
+#   On GitHub (the release workflow; CI; `docker build .`; a `runs.image:
+#   Dockerfile` action, which passes no build arguments): the defaults below.
+#   The `build` stage compiles the binary from the checkout on the official
+#   Go image; the image is distroless static (CA bundle, /etc/passwd, /tmp,
+#   tzdata; root unless its :nonroot tag is used).
 #
-#   On the test bed (no internet: neither golang nor distroless can be
-#   pulled, as no registry but the bed's loopback ones is reachable), two
-#   build arguments pick stages of this same file instead of pulled images:
-#     --build-arg BINARY=prebuilt    the binary is ./sigil in the build
-#                                    context, compiled on the host with the
-#                                    same flags as the build stage;
-#     --build-arg BASE_IMAGE=local-base
-#                                    scratch plus ./ca-certificates.crt from
-#                                    the build context (the host's bundle).
-#   The final stage, its ENTRYPOINT, user and layout are the same in both
-#   cases; what only GitHub exercises is the build stage on golang and the
-#   distroless base. e2e/docker builds the image this way and runs it as
-#   GitHub runs a container action (see `make image`).
+#   On the test bed, where no base image can be pulled (no Docker Hub, no
+#   gcr.io: only the bed's loopback registries answer), the same stages run
+#   with the two images replaced by build arguments naming images assembled
+#   locally, without any registry (`make image`, e2e/docker):
+#     GO_IMAGE    the host's Go toolchain (GOROOT) on an empty image;
+#     BASE_IMAGE  the host's CA bundle and a /tmp on an empty image;
+#   the module proxy is reached with `docker build --network host`. So the
+#   build stage, the .dockerignore'd context, the final stage, its
+#   ENTRYPOINT, user and layout are exercised here as on GitHub; only the
+#   golang and distroless images themselves are GitHub's alone.
+#
+#   BINARY=prebuilt skips the compile: it takes ./sigil from the build
+#   context (a directory holding a binary built with the same flags, as
+#   `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o sigil .`), for a
+#   quick local image; the repository root is not such a context (its
+#   .dockerignore leaves /sigil out).
 #
 # No `# syntax=` line on purpose: BuildKit's built-in Dockerfile frontend is
 # used, so no docker/dockerfile image has to be pulled. BuildKit (the default
-# builder of current Docker, DOCKER_BUILDKIT=1 on Debian's docker.io 20.10)
-# builds only the stages the final one needs, so the unused branch of each
-# choice is never pulled or built.
+# builder of current Docker; DOCKER_BUILDKIT=1 with Debian's docker.io 20.10)
+# builds only the stages the final one needs, so the branch not chosen is
+# never pulled or built.
 
-# Images of the GitHub build. Dependabot (docker ecosystem) can pin them by
-# digest.
+# The images of the GitHub build. Dependabot (docker ecosystem) can pin them
+# by digest.
 ARG GO_IMAGE=golang:1.26
 ARG BASE_IMAGE=gcr.io/distroless/static-debian12
 # Where the binary comes from: "build" (compile from the checkout) or
@@ -44,6 +47,9 @@ ARG BINARY=build
 FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 ARG TARGETOS=linux
 ARG TARGETARCH
+# The module proxy and checksum database, if not Go's defaults.
+ARG GOPROXY
+ARG GOSUMDB
 # The caches' places are set here, not inherited, so the cache mounts below
 # hold them whatever the Go image's GOPATH and HOME. The RUN lines use the
 # exec form: no shell is needed in the Go image.
@@ -56,7 +62,7 @@ COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/sigil", "."]
 
-# --- the binary, compiled outside (the test bed) ----------------------------
+# --- the binary, compiled outside (BINARY=prebuilt) ------------------------
 # Built with: CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o sigil .
 FROM scratch AS prebuilt
 COPY sigil /out/sigil
@@ -69,7 +75,6 @@ FROM ${BASE_IMAGE} AS action
 COPY --from=binary /out/sigil /usr/local/bin/sigil
 # GitHub runs container actions as root; say so rather than inherit it.
 USER 0:0
-ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 LABEL org.opencontainers.image.title="sigil" \
       org.opencontainers.image.description="Keylessly sign and verify container images and release files with Sigstore, as a GitHub Action or a CLI" \
       org.opencontainers.image.source="https://github.com/sigil-dev/sigil" \
