@@ -122,7 +122,7 @@ func (v *Verifier) checkClaims(c candidate) Check {
 		return ch
 	}
 	switch {
-	case c.legacyPayload != nil:
+	case c.kind == "image" && c.format == FormatLegacy:
 		var p payload.SimpleContainerImage
 		if err := json.Unmarshal(c.legacyPayload, &p); err != nil {
 			ch.Reason = fmt.Sprintf("the signed payload is not a cosign simple-signing payload: %v", err)
@@ -188,7 +188,8 @@ func (c candidate) digestAs(alg string) ([]byte, error) {
 	var h hash.Hash
 	switch alg {
 	case "SHA2_256":
-		if c.signed == nil {
+		if c.kind == "file" || c.signed == nil {
+			// A file's SHA-256 digest is c.digest.
 			return c.digest, nil
 		}
 		h = sha256.New()

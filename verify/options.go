@@ -97,6 +97,9 @@ func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifie
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.format == "" {
+		o.format = FormatAny
+	}
 	var errs []error
 	if trusted == nil {
 		errs = append(errs, errors.New("no trusted root"))
