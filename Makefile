@@ -23,3 +23,21 @@ bench:
 	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/sigil .
 	go build -o bin/sigil-bench ./bench
 	./bin/sigil-bench -sigil bin/sigil $(BENCH_FLAGS)
+
+# The action image, built from this checkout's Dockerfile on the bed's own
+# Docker daemon (testbed/dockerd.sh), with the golang and distroless images
+# replaced by images assembled from the host (see the Dockerfile). The first
+# build compiles everything in the container (about 4 minutes on 2 cores);
+# e2e/docker then reuses its cache. IMAGE names the tag.
+IMAGE ?= sigil:local
+.PHONY: image
+image:
+	./testbed/dockerd.sh start
+	./testbed/image.sh $(IMAGE)
+
+# actionlint (with shellcheck) over every workflow, and action.yml checked
+# against the inputs and outputs the program reads and writes.
+.PHONY: lint-actions
+lint-actions:
+	./testbed/install-actionlint.sh >/dev/null
+	SIGIL_TESTBED=required go test -count=1 -run '^(TestActionMetadata|TestWorkflowsUseDeclaredInputs|TestActionlint)$$' ./e2e/docker
