@@ -52,9 +52,10 @@ Flux OCIRepository (source.toolkit.fluxcd.io/v1), one per signed repository:
 source-controller accepts an artifact only if its cosign signature was made
 by the identity that signed it. matchOIDCIdentity holds Go regular
 expressions, anchored and quoted, that match that issuer and subject exactly.
-Signature format: Flux's cosign provider reads the legacy cosign signature
-(the sha256-<digest>.sig tag); images must be signed with format both (the
-default) or legacy.
+Signature format: source-controller v1.10 (cosign v3) verifies the Sigstore
+bundle (an OCI referrer) when the image has one, else the legacy cosign
+signature (the sha256-<digest>.sig tag); older source-controllers read only
+the legacy signature. Format both (the default) serves either.
 ref is what the run signed; point it at the tags or semver range to follow,
 and loosen the subject (its @refs/... part) to admit later releases.`
 
@@ -64,12 +65,19 @@ const fluxPrivateNote = `Trust: a private Sigstore instance, whose trusted_root.
 Secret below, named by trustedRootSecretRef (source-controller v1.9 or
 later).`
 
+const fluxNoCTNote = `Its trusted root lists no certificate transparency log, and Flux has no
+setting to skip the SCT check: source-controller refuses these signatures
+("only able to verify 0 SCT entries") until the instance has a CT log.`
+
 func (p *prepared) fluxSecretName() string { return p.name + "-trusted-root" }
 
 func flux(p *prepared) (string, []any) {
 	header := fluxHeader + "\n" + fluxPublicNote
 	if p.trust != nil {
 		header = fluxHeader + "\n" + fluxPrivateNote
+		if len(p.trust.ct) == 0 {
+			header += "\n" + fluxNoCTNote
+		}
 	}
 	var ids []ociIdentity
 	for _, id := range p.identities {

@@ -83,7 +83,8 @@ certificate names the identity that signed them (issuer and subject matched
 exactly).
 Signature format: this authority reads the legacy cosign signature (the
 sha256-<digest>.sig tag with its Rekor v1 entry), policy-controller's
-default; images must be signed with format both (the default) or legacy.
+default (its signatureFormat: bundle answers "not yet implemented" in
+v0.13.1); images must be signed with format both (the default) or legacy.
 The subject is the exact workflow ref that signed (a tag release pins that
 tag); to admit later releases, loosen it into a subjectRegExp.`
 

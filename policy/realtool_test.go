@@ -8,11 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 	"github.com/sigil-dev/sigil/policy"
@@ -24,7 +27,10 @@ import (
 // These tests are the acceptance of the generated policies: the real
 // Kyverno CLI and policy-controller's tester, on the test bed, must admit an
 // image sigil signed as one workflow under the policy generated for that
-// workflow, and refuse it under the policy generated for another.
+// workflow, and refuse it under the policy generated for another. Flux's
+// source-controller is no command-line tool; cosign v3, the library it
+// verifies with, stands in for it, given the Flux file's identity regexps
+// and trusted root.
 
 // tools are the cluster-side verifiers testbed/install-verifiers.sh builds.
 type tools struct {
@@ -200,8 +206,10 @@ func policyTest(t *testing.T, r *runner, tl tools, dir, image string) verdict {
 	return verdict{out, code}
 }
 
-// TestRealTools signs images on the bed as workflow A and as workflow B and
-// checks the policies generated for A with the real verifiers.
+// TestRealTools signs images on the bed with sigil's sign package, as
+// several workflows, and checks the policies generated from those runs with
+// the real verifiers: each admits what its workflow signed and refuses the
+// rest, with the tool's own reason.
 func TestRealTools(t *testing.T) {
 	e := tbenv.Load(t)
 	tl := findTools(t)
@@ -211,75 +219,217 @@ func TestRealTools(t *testing.T) {
 	}
 	r := newRunner(t, e)
 
-	workflowA := tbenv.Claims{"repository": {"sigil-dev/demo"}, "workflow_path": {".github/workflows/release.yml"}, "ref": {"refs/tags/v1.0.0"}, "run_id": {tbenv.UniqueRunID(t)}}
-	workflowB := tbenv.Claims{"repository": {"sigil-dev/demo"}, "workflow_path": {".github/workflows/other.yml"}, "ref": {"refs/tags/v1.0.0"}, "run_id": {tbenv.UniqueRunID(t)}}
-
-	// One repository on each registry; in each, an image signed by A, one
-	// signed by B, one not signed at all.
-	repo := tbenv.UniqueRepo(t)
-	byA := e.PushRandomImage(t, repo, "by-a")
-	byB := e.PushRandomImage(t, repo, "by-b")
-	unsigned := e.PushRandomImage(t, repo, "unsigned")
-	var tagsA, tagsB []string
-	for i := range byA {
-		tagsA = append(tagsA, byA[i].Context().Tag("by-a").String())
-		tagsB = append(tagsB, byB[i].Context().Tag("by-b").String())
+	workflow := func(path string) tbenv.Claims {
+		return tbenv.Claims{"repository": {"sigil-dev/demo"}, "workflow_path": {path}, "ref": {"refs/tags/v1.0.0"}, "run_id": {tbenv.UniqueRunID(t)}}
 	}
-	resA := signAs(t, e, tr, workflowA, sign.FormatBoth, tagsA...)
-	resB := signAs(t, e, tr, workflowB, sign.FormatBoth, tagsB...)
-	t.Logf("A signed as %s; B as %s", resA.Identity.Subject, resB.Identity.Subject)
-	if !policy.LegacySigned(resA) {
-		t.Fatalf("sign wrote no legacy signature: %+v", resA.Images)
+	// A signs the release; B is another workflow of the same repository.
+	// Star's workflow file holds a '*', which Kyverno's subject field
+	// would take for a wildcard matching A's "release.yml".
+	workflowA := workflow(".github/workflows/release.yml")
+	workflowB := workflow(".github/workflows/other.yml")
+	workflowStar := workflow(".github/workflows/re*ease.yml")
+
+	// One repository on each registry holding an image per case.
+	repo := tbenv.UniqueRepo(t)
+	tagged := map[string][]string{} // tag -> reference on each registry, GHCR first
+	digests := map[string][]string{}
+	for _, tag := range []string{"by-a", "by-b", "by-star", "bundle-only", "unsigned"} {
+		for _, d := range e.PushRandomImage(t, repo, tag) {
+			tagged[tag] = append(tagged[tag], d.Context().Tag(tag).String())
+			digests[tag] = append(digests[tag], d.String())
+		}
+	}
+	start := time.Now()
+	resA := signAs(t, e, tr, workflowA, sign.FormatBoth, tagged["by-a"]...)
+	resB := signAs(t, e, tr, workflowB, sign.FormatBoth, tagged["by-b"]...)
+	resStar := signAs(t, e, tr, workflowStar, sign.FormatBoth, tagged["by-star"]...)
+	resBundle := signAs(t, e, tr, workflowA, sign.FormatBundle, tagged["bundle-only"]...)
+	t.Logf("signed 4 runs in %s: A as %s, B as %s, Star as %s", time.Since(start).Round(time.Millisecond), resA.Identity.Subject, resB.Identity.Subject, resStar.Identity.Subject)
+	if !policy.LegacySigned(resA) || policy.LegacySigned(resBundle) {
+		t.Fatalf("LegacySigned: A %v (want true), bundle-only %v (want false)", policy.LegacySigned(resA), policy.LegacySigned(resBundle))
 	}
 
 	inA := policy.FromResult(resA, tr)
 	if inA.RekorURL != e.RekorURL {
 		t.Errorf("FromResult: RekorURL = %q, want the bed's Rekor v1 %q", inA.RekorURL, e.RekorURL)
 	}
-	dirA := writePolicies(t, inA)
-	dirB := writePolicies(t, policy.FromResult(resB, tr))
+	// A merged release: A and B each signed part of it.
+	inAB := inA
+	inAB.Identities = append(slices.Clone(inA.Identities), policy.FromResult(resB, tr).Identities...)
+	inAB.Images = append(slices.Clone(inA.Images), policy.FromResult(resB, tr).Images...)
+	dirs := map[string]string{
+		"A":    writePolicies(t, inA),
+		"B":    writePolicies(t, policy.FromResult(resB, tr)),
+		"AB":   writePolicies(t, inAB),
+		"Star": writePolicies(t, policy.FromResult(resStar, tr)),
+	}
+	// The control: Star's Kyverno policy as a naive generator would
+	// write it, the subject in Kyverno's wildcard field. It admits A's
+	// image, which shows why the generated one uses subjectRegExp.
+	dirs["naive Star"] = naiveKyverno(t, dirs["Star"], resStar.Identity.Subject)
 
+	// Each tool's verdict: "" accepts; any other value refuses, with
+	// that text in the tool's output. A tool missing from a case is not
+	// run for it.
+	type verdicts map[string]string
+	const (
+		kyverno = "kyverno"
+		pc      = "policy-tester"
+		flux    = "flux stand-in (cosign v3)"
+	)
+	accept := verdicts{kyverno: "", pc: "", flux: ""}
+	mismatch := verdicts{kyverno: "subject mismatch", pc: "none of the expected identities matched", flux: "expected SAN value to match regex"}
+	cases := []struct {
+		name, policy, image string
+		byDigest            bool
+		want                verdicts
+	}{
+		{"A's image by tag under A's policy", "A", "by-a", false, accept},
+		{"A's image by digest under A's policy", "A", "by-a", true, accept},
+		{"B's image under A's policy", "A", "by-b", false, mismatch},
+		{"A's image under B's policy", "B", "by-a", false, mismatch},
+		{"B's image under the merged A+B policy", "AB", "by-b", false, accept},
+		{"A's image under the merged A+B policy", "AB", "by-a", false, accept},
+		{"unsigned image under A's policy", "A", "unsigned", false, verdicts{kyverno: "no signatures found", pc: "no signatures found", flux: "no signatures found"}},
+		// Kyverno's Cosign attestor and policy-controller read only the
+		// legacy .sig; Flux's cosign v3 reads the bundle too.
+		{"bundle-only image under A's policy", "A", "bundle-only", false, verdicts{kyverno: "no signatures found", pc: "no signatures found", flux: ""}},
+		{"Star's image under Star's policy", "Star", "by-star", false, accept},
+		{"A's image under Star's policy", "Star", "by-a", false, mismatch},
+		{"control: A's image under the naive Star policy", "naive Star", "by-a", false, verdicts{kyverno: ""}},
+	}
+	run := map[string]func(t *testing.T, dir, image string) verdict{
+		kyverno: func(t *testing.T, dir, image string) verdict { return kyvernoApply(t, r, tl, dir, image) },
+		pc:      func(t *testing.T, dir, image string) verdict { return policyTest(t, r, tl, dir, image) },
+		flux: func(t *testing.T, dir, image string) verdict {
+			return fluxStandIn(t, r, e.Cosign3, dir, image, "--insecure-ignore-sct")
+		},
+	}
 	for i, reg := range e.Registries() {
 		t.Run(reg.Name, func(t *testing.T) {
-			cases := []struct {
-				name     string
-				dir      string
-				image    string
-				accept   bool
-				kyverno  string // in the refusal's output
-				pcTester string
-			}{
-				{"A's image by tag under A's policy", dirA, tagsA[i], true, "", ""},
-				{"A's image by digest under A's policy", dirA, byA[i].String(), true, "", ""},
-				{"B's image under A's policy", dirA, tagsB[i], false, "subject mismatch", "none of the expected identities matched"},
-				{"A's image under B's policy", dirB, tagsA[i], false, "subject mismatch", "none of the expected identities matched"},
-				{"unsigned image under A's policy", dirA, unsigned[i].Context().Tag("unsigned").String(), false, "no signatures found", "no signatures found"},
-			}
+			t.Parallel()
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					for _, tool := range []struct {
-						name string
-						f    func(*testing.T, *runner, tools, string, string) verdict
-						want string
-					}{{"kyverno", kyvernoApply, c.kyverno}, {"policy-tester", policyTest, c.pcTester}} {
-						v := tool.f(t, r, tl, c.dir, c.image)
+					t.Parallel()
+					image := tagged[c.image][i]
+					if c.byDigest {
+						image = digests[c.image][i]
+					}
+					for _, tool := range []string{kyverno, pc, flux} {
+						want, ok := c.want[tool]
+						if !ok {
+							continue
+						}
+						v := run[tool](t, dirs[c.policy], image)
 						switch {
-						case c.accept && v.code != 0:
-							t.Errorf("%s refused %s (exit %d):\n%s", tool.name, c.image, v.code, v.out)
-						case !c.accept && v.code == 0:
-							t.Errorf("%s accepted %s (exit 0):\n%s", tool.name, c.image, v.out)
-						case !c.accept && !strings.Contains(v.out, tool.want):
-							t.Errorf("%s refused %s (exit %d), but without %q:\n%s", tool.name, c.image, v.code, tool.want, v.out)
-						case !c.accept:
-							t.Logf("%s refused, exit %d: %s", tool.name, v.code, firstLineWith(v.out, tool.want))
+						case want == "" && v.code != 0:
+							t.Errorf("%s refused %s (exit %d):\n%s", tool, image, v.code, v.out)
+						case want != "" && v.code == 0:
+							t.Errorf("%s accepted %s (exit 0):\n%s", tool, image, v.out)
+						case want != "" && !strings.Contains(v.out, want):
+							t.Errorf("%s refused %s (exit %d), but without %q:\n%s", tool, image, v.code, want, v.out)
+						case want != "":
+							t.Logf("%s refused, exit %d: %s", tool, v.code, firstLineWith(v.out, want))
 						default:
-							t.Logf("%s accepted, exit 0", tool.name)
+							t.Logf("%s accepted, exit 0", tool)
 						}
 					}
 				})
 			}
+			// Flux has no way to skip the SCT check, and the bed has no
+			// CT log: without the flag the stand-in must refuse, as
+			// source-controller would. The Flux file's header says so.
+			t.Run("flux without a CT log", func(t *testing.T) {
+				t.Parallel()
+				v := fluxStandIn(t, r, e.Cosign3, dirs["A"], tagged["by-a"][i])
+				if v.code == 0 || !strings.Contains(v.out, "SCT") {
+					t.Errorf("cosign v3 without --insecure-ignore-sct: exit %d, want a refusal naming the SCT:\n%s", v.code, v.out)
+				} else {
+					t.Logf("refused, exit %d: %s", v.code, firstLineWith(v.out, "SCT"))
+				}
+			})
 		})
 	}
+}
+
+// fluxStandIn verifies image as Flux's source-controller (v1.10, cosign
+// v3) would under the Flux file in dir: cosign v3 verify with each
+// matchOIDCIdentity of the image's OCIRepository as identity regexps and,
+// for a private instance, the trusted_root.json of the Secret. Flux passes
+// when any identity matches. extra are further cosign flags.
+func fluxStandIn(t *testing.T, r *runner, cosign3, dir, image string, extra ...string) verdict {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, policy.FluxFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trustedRoot string
+	var ids []any
+	for _, d := range docs(t, b) {
+		switch d["kind"] {
+		case "Secret":
+			trustedRoot = filepath.Join(t.TempDir(), "trusted_root.json")
+			if err := os.WriteFile(trustedRoot, []byte(get(t, d, "stringData", "trusted_root.json").(string)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		case "OCIRepository":
+			if get(t, d, "spec", "url") == "oci://"+ref.Context().Name() {
+				ids = get(t, d, "spec", "verify", "matchOIDCIdentity").([]any)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatalf("%s has no OCIRepository for %s", policy.FluxFile, ref.Context().Name())
+	}
+	var v verdict
+	for _, id := range ids {
+		args := []string{"verify",
+			"--certificate-identity-regexp=" + get(t, id, "subject").(string),
+			"--certificate-oidc-issuer-regexp=" + get(t, id, "issuer").(string)}
+		if trustedRoot != "" {
+			args = append(args, "--trusted-root="+trustedRoot)
+		}
+		args = append(append(args, extra...), image)
+		out, code := r.run(t, cosign3, args...)
+		if v = (verdict{out, code}); code == 0 {
+			break
+		}
+	}
+	return v
+}
+
+// naiveKyverno copies the Kyverno policy in dir with subjectRegExp replaced
+// by the plain subject, as a generator unaware of Kyverno's wildcards
+// would write it, and returns the copy's directory.
+func naiveKyverno(t *testing.T, dir, subject string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, policy.KyvernoFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	kl := get(t, doc, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless").(map[string]any)
+	if _, ok := kl["subjectRegExp"]; !ok {
+		t.Fatalf("the policy for %s has no subjectRegExp:\n%s", subject, b)
+	}
+	delete(kl, "subjectRegExp")
+	kl["subject"] = subject
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	naive := t.TempDir()
+	if err := os.WriteFile(filepath.Join(naive, policy.KyvernoFile), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return naive
 }
 
 func firstLineWith(out, s string) string {
