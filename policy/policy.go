@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -57,10 +58,12 @@ type Image struct {
 	// index.docker.io/org/app. Required.
 	Repository string `json:"repository"`
 	// Tag is a tag the image was pushed under, if the run knew one. It
-	// only sets the Flux OCIRepository's ref.
+	// only sets the Flux OCIRepository's ref: of a repository's tags, the
+	// first by name that is not "latest".
 	Tag string `json:"tag,omitempty"`
 	// Digest is the signed manifest digest, if known. It sets the Flux
-	// OCIRepository's ref when there is no tag.
+	// OCIRepository's ref when the repository has no tag (the first by
+	// name); without either, the ref is the tag "latest".
 	Digest string `json:"digest,omitempty"`
 }
 
@@ -105,7 +108,7 @@ type File struct {
 // repo is one deduplicated repository.
 type repo struct {
 	name string // normalized, e.g. index.docker.io/org/app
-	tag  string // for Flux; the smallest tag given, if any
+	tag  string // for Flux; the first tag given, by tagBefore, if any
 	dig  string // for Flux; the smallest digest given, if any
 }
 
@@ -175,7 +178,7 @@ func prepare(in Input) (*prepared, error) {
 		}
 	}
 	slices.SortFunc(p.identities, func(a, b Identity) int {
-		return cmpStrings(a.Issuer+"\x00"+a.Subject, b.Issuer+"\x00"+b.Subject)
+		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.Subject, b.Subject))
 	})
 
 	if len(in.Images) == 0 {
@@ -197,7 +200,7 @@ func prepare(in Input) (*prepared, error) {
 		if img.Tag != "" {
 			if _, err := name.NewTag(n + ":" + img.Tag); err != nil {
 				errs = append(errs, fmt.Errorf("image %s: tag %q: %w", n, img.Tag, err))
-			} else if e.tag == "" || img.Tag < e.tag {
+			} else if e.tag == "" || tagBefore(img.Tag, e.tag) {
 				e.tag = img.Tag
 			}
 		}
@@ -212,7 +215,7 @@ func prepare(in Input) (*prepared, error) {
 	for _, e := range byName {
 		p.repos = append(p.repos, *e)
 	}
-	slices.SortFunc(p.repos, func(a, b repo) int { return cmpStrings(a.name, b.name) })
+	slices.SortFunc(p.repos, func(a, b repo) int { return strings.Compare(a.name, b.name) })
 
 	if in.TrustedRoot != nil {
 		tm, err := trustFrom(in.TrustedRoot, in.RekorURL)
@@ -227,7 +230,14 @@ func prepare(in Input) (*prepared, error) {
 	return p, nil
 }
 
-func cmpStrings(a, b string) int { return strings.Compare(a, b) }
+// tagBefore orders the tags a repository was signed under, for the one
+// Flux follows: a release tag before "latest", then by name.
+func tagBefore(a, b string) bool {
+	if (a == "latest") != (b == "latest") {
+		return b == "latest"
+	}
+	return a < b
+}
 
 // Generate returns the policy files for in, in the order of the *File
 // constants; the TrustRoot file only for a private Sigstore (a non-nil
