@@ -22,9 +22,9 @@
 #   golang and distroless images themselves are GitHub's alone.
 #
 #   BINARY=prebuilt skips the compile: it takes ./sigil from the build
-#   context (a directory holding a binary built with the same flags, as
-#   `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o sigil .`), for a
-#   quick local image; the repository root is not such a context (its
+#   context, a directory holding LICENSE and a binary built with the same
+#   flags (`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o sigil .`),
+#   for a quick local image; the repository root is not such a context (its
 #   .dockerignore leaves /sigil out).
 #
 # No `# syntax=` line on purpose: BuildKit's built-in Dockerfile frontend is
@@ -73,6 +73,7 @@ FROM ${BINARY} AS binary
 # --- the action image -------------------------------------------------------
 FROM ${BASE_IMAGE} AS action
 COPY --from=binary /out/sigil /usr/local/bin/sigil
+COPY LICENSE /usr/share/doc/sigil/LICENSE
 # GitHub runs container actions as root; say so rather than inherit it.
 USER 0:0
 LABEL org.opencontainers.image.title="sigil" \

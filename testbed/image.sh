@@ -83,6 +83,7 @@ args=(--build-arg "GO_IMAGE=$goimage" --build-arg "BASE_IMAGE=$baseimage"
 if [ "${SIGIL_IMAGE_BINARY:-build}" = prebuilt ]; then
 	mkdir -p "$work/ctx"
 	(cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$work/ctx/sigil" .)
+	cp "$root/LICENSE" "$work/ctx/"
 	"$docker" build "${args[@]}" --build-arg BINARY=prebuilt "$work/ctx" >&2
 else
 	"$docker" build "${args[@]}" "$root" >&2

@@ -186,9 +186,9 @@ func TestContainerSignAndVerify(t *testing.T) {
 }
 
 // TestImage checks the image itself: the entrypoint and user GitHub
-// needs, the CLI behind the same entrypoint, and a binary identical to one
-// built on the host from this checkout with the flags the Dockerfile
-// documents — the build stage compiles exactly this program.
+// needs, the CLI behind the same entrypoint, the licence, and a binary
+// identical to one built on the host from this checkout with the flags the
+// Dockerfile documents — the build stage compiles exactly this program.
 func TestImage(t *testing.T) {
 	t.Parallel()
 	e := tbenv.Load(t)
@@ -220,6 +220,12 @@ func TestImage(t *testing.T) {
 	}
 	if ents, err := os.ReadDir(filepath.Join(dir)); err != nil || len(ents) != 1 {
 		t.Fatalf("docker cp wrote %v: %v", ents, err)
+	}
+	lic := filepath.Join(t.TempDir(), "LICENSE")
+	if out, err := d.command(t.Context(), "cp", id+":/usr/share/doc/sigil/LICENSE", lic).CombinedOutput(); err != nil {
+		t.Errorf("the image carries no licence: %v\n%s", err, out)
+	} else if fileSHA256(t, lic) != fileSHA256(t, filepath.Join(repoRoot, "LICENSE")) {
+		t.Errorf("the image's LICENSE differs from the repository's")
 	}
 	host := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags=-s -w", "-buildvcs=false", "-o", filepath.Join(dir, "on-host"), ".")
 	host.Dir = repoRoot
