@@ -51,6 +51,9 @@ func signInputs(rt *ghaction.Runtime, getenv func(string) string) (SignConfig, e
 		TrustedRoot:   rt.Input("trusted-root"),
 		PolicyDir:     rt.Input("policies-dir"),
 	}
+	if cfg.PolicyDir == "" {
+		cfg.PolicyDir = DefaultPolicyDir
+	}
 	var err error
 	if cfg.RegistryConfig, err = registryInputs(rt, getenv); err != nil {
 		errs = append(errs, err)

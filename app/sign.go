@@ -118,11 +118,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if out.Result.Identity, err = s.Identity(ctx); err != nil {
 		return out, err
 	}
-	if len(out.Result.Images) > 0 {
-		dir := cfg.PolicyDir
-		if dir == "" {
-			dir = DefaultPolicyDir
-		}
+	if dir := cfg.PolicyDir; dir != "" && len(out.Result.Images) > 0 {
 		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, out.Result); err != nil {
 			return out, err
 		}

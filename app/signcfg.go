@@ -28,7 +28,8 @@ type SignConfig struct {
 
 	Concurrency    int
 	AllowPublicLog bool
-	// PolicyDir, when set, receives generated consumer policies.
+	// PolicyDir, when set, receives generated consumer policies (the action
+	// defaults it to DefaultPolicyDir; the CLI writes none unless asked).
 	PolicyDir string
 }
 
