@@ -38,9 +38,9 @@ type step struct {
 // client's environment, as the runner does to keep secrets off the command
 // line; paths under the mounted directories are given as the container sees
 // them. Two differences, both because this is a test bed: the network is
-// the host's (the runner's is a bridge of its own, and the bed listens on
-// 127.0.0.1), and the runner's /var/run/docker.sock is not mounted (sigil
-// never calls Docker).
+// the host's (the runner uses Docker's default bridge, or the job's network
+// when it has service containers, and the bed listens on 127.0.0.1), and the
+// runner's /var/run/docker.sock is not mounted (sigil never calls Docker).
 func (d *daemon) runAction(t *testing.T, image string, s *step) {
 	t.Helper()
 	id := randomHex(t, 32) // the runner uses a GUID per step
