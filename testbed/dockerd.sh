@@ -82,8 +82,8 @@ start() {
 			--containerd-plugins-namespace sigil-testbed-plugins \
 			--iptables=false --ip6tables=false --ip-masq=false --bridge=none \
 			</dev/null >"$log" 2>&1 &
-		local i
-		for i in $(seq 1 60); do
+		local _
+		for _ in $(seq 1 60); do
 			if answers; then break; fi
 			sleep 0.5
 		done
@@ -104,11 +104,11 @@ stop() {
 		rm -f "$pidfile"
 		return 0
 	fi
-	local pid i
+	local pid _
 	pid=$(cat "$pidfile")
 	kill -TERM "$pid"
 	# dockerd stops its containers and its managed containerd first.
-	for i in $(seq 1 40); do
+	for _ in $(seq 1 40); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done
