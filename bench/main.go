@@ -50,6 +50,7 @@ type config struct {
 	workDir      string
 	registries   string
 	distribution string
+	trace        string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&only, "only", "", "run only these scenarios (comma-separated keys; default all)")
 	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign and verify the largest N once more with -sigil-prof, writing CPU and heap profiles here")
 	fs.StringVar(&c.workDir, "work", "", "working directory (default: a new temporary one)")
+	fs.StringVar(&c.trace, "trace", "", "append every proxied request (time, upstream, method, path) to this file")
 	fs.StringVar(&c.registries, "registries", "own", "own: registries of the bed's two kinds started for the benchmark alone; bed: the bed's (shared with running tests; bcrypt cost 10 per request)")
 	fs.StringVar(&c.distribution, "distribution", "", "the distribution registry binary for -registries=own (default: the bed's cached one)")
 	if err := fs.Parse(args); err != nil {
@@ -186,7 +188,16 @@ func run(ctx context.Context, args []string) error {
 		own.GHCR, own.DockerHub = ghcr, dockerhub
 		e = &own
 	}
-	f, err := front(e, c.workDir, latency.WithDelay(c.delay), latency.WithConnectDelay(c.connectDelay))
+	policy := latency.Fixed(c.delay)
+	if c.trace != "" {
+		tf, err := os.OpenFile(c.trace, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer tf.Close()
+		policy = tracing(policy, tf)
+	}
+	f, err := front(e, c.workDir, latency.WithPolicy(policy), latency.WithConnectDelay(c.connectDelay))
 	if err != nil {
 		return err
 	}

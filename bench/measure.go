@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -96,4 +99,17 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// tracing wraps p to write one line per request to w: the time, the
+// upstream, the method and the path (never the query, which may carry
+// credentials).
+func tracing(p latency.Policy, w io.Writer) latency.Policy {
+	var mu sync.Mutex
+	return latency.PolicyFunc(func(upstream string, r *http.Request) latency.Plan {
+		mu.Lock()
+		fmt.Fprintf(w, "%s %s %s %s\n", time.Now().UTC().Format("15:04:05.000"), upstream, r.Method, r.URL.Path)
+		mu.Unlock()
+		return p.Plan(upstream, r)
+	})
 }

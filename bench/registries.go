@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sigil-dev/sigil/internal/testbed/authregistry"
@@ -49,7 +52,9 @@ func ownRegistries(dir, distribution string) (ghcr, dockerhub tbenv.Registry, st
 	if err != nil {
 		return ghcr, dockerhub, stop, err
 	}
-	srv := &http.Server{Handler: authregistry.New(user, pass), ReadHeaderTimeout: time.Minute}
+	// authregistry.New, without its request log.
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	srv := &http.Server{Handler: authregistry.BasicAuth(reg, authregistry.DefaultRealm, user, pass), ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
 	stops = append(stops, func() { srv.Close() })
 	ghcr = tbenv.Registry{Name: "ghcr", Host: ln.Addr().String(), User: user, Password: pass}
