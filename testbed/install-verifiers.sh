@@ -20,14 +20,16 @@ build() {
 	local dir="$cache/$name-$ver"
 	if [ -f "$dir/.done" ] && [ -x "$dir/$bin" ]; then return 0; fi
 	mkdir -p "$dir"
-	local start=$SECONDS src work
+	local start=$SECONDS src
+	work=$(mktemp -d "${TMPDIR:-/tmp}/sigil-$name-XXXXXX")
+	# Downloaded from an empty directory, so no caller's go.mod or go.sum
+	# is read or touched.
 	echo "testbed: go mod download $mod@$ver" >&2
-	src=$(go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	src=$(cd "$work" && GOWORK=off GOFLAGS='' go mod download -json "$mod@$ver" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
 		echo "testbed: no module directory for $mod@$ver" >&2
 		return 1
 	fi
-	work=$(mktemp -d "${TMPDIR:-/tmp}/sigil-$name-XXXXXX")
 	# The module cache is read-only; the build needs a writable copy.
 	cp -R "$src/." "$work/"
 	chmod -R u+w "$work"
@@ -35,9 +37,14 @@ build() {
 	(cd "$work" && GOFLAGS=-buildvcs=false GOWORK=off CGO_ENABLED=0 \
 		go build -trimpath -ldflags='-s -w' -o "$dir/$bin" "./$pkg")
 	rm -rf "$work"
+	work=
 	touch "$dir/.done"
 	echo "testbed: $name $ver built in $((SECONDS - start))s" >&2
 }
+
+# A failed build leaves no scratch copy behind (and no .done marker).
+work=
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
 
 build kyverno "$KYVERNO_MOD" "$KYVERNO_VERSION" cmd/cli/kubectl-kyverno kyverno
 build policy-controller "$POLICY_CONTROLLER_MOD" "$POLICY_CONTROLLER_VERSION" cmd/tester policy-tester
