@@ -13,6 +13,12 @@ testbed-down:
 test: testbed
 	SIGIL_TESTBED=required go test -race -shuffle=on ./...
 
+# The cluster-side verifiers the policy tests run (Kyverno CLI,
+# policy-controller's tester), built once into the bed's cache.
+.PHONY: verifiers
+verifiers:
+	./testbed/install-verifiers.sh
+
 # Benchmark: sigil against cosign v2.6.5 on the bed, every request through
 # the latency proxy (20 ms each way); results into BENCHMARKS.md. Not part
 # of `make test`: about 25 minutes on 2 cores. Flags of bench/ go in
