@@ -169,6 +169,7 @@ func TestSignRelease(t *testing.T) {
 				}
 			}
 			checkVerifyAction(t, e, r, tc.format)
+			checkMergeAction(t, s.outputs["signatures"], tc.format != "bundle")
 
 			// A wrong identity is refused: the checks above are not vacuous.
 			wrong := []string{"--certificate-identity", tbenv.Identity("sigil-dev/demo", ".github/workflows/other.yml", "refs/tags/v1.0.0"), "--certificate-oidc-issuer", e.Issuer}
@@ -366,5 +367,27 @@ func checkVerifyAction(t *testing.T, e *tbenv.Env, r release, format string) {
 		if !strings.Contains(s.summary, "## sigil verify") {
 			t.Errorf("no verify summary")
 		}
+	}
+}
+
+// checkMergeAction merges the run's signatures output, as the last job of a
+// release matrix does, and checks the policies and summary it writes.
+func checkMergeAction(t *testing.T, signatures string, wantPolicies bool) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "signatures-source-controller.json"), []byte(signatures), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &step{dir: dir, inputs: map[string]string{"mode": "merge", "reports": "signatures-*.json"}}
+	runAction(t, s)
+	if s.code != 0 {
+		t.Fatalf("merge exited %d:\n%s", s.code, s.stdout)
+	}
+	if s.outputs["policies"] != "sigil-policies" || !strings.Contains(s.summary, "signing run(s) merged") {
+		t.Errorf("merge: policies=%q, summary:\n%s", s.outputs["policies"], s.summary)
+	}
+	_, err := os.Stat(filepath.Join(dir, "sigil-policies", "kyverno-clusterpolicy.yaml"))
+	if (err == nil) != wantPolicies {
+		t.Errorf("merge wrote Kyverno policy: %v, want %v", err == nil, wantPolicies)
 	}
 }
