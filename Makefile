@@ -1,17 +1,36 @@
 # The test bed (see README.md, "Test bed"): a real Sigstore and two
 # registries on 127.0.0.1. SIGIL_TB_DIR picks the bed's directory
 # (default .testbed).
-.PHONY: testbed testbed-down test
+.PHONY: testbed testbed-down test demo tools lint
 
 testbed:
 	./testbed/up.sh
 
 testbed-down:
 	./testbed/down.sh
+	./testbed/dockerd.sh stop
+
+# The main job on the bed: push a small release, sign it as a GitHub step
+# would, verify it with a GitHub preset, and say where everything went.
+demo: testbed
+	./testbed/demo.sh
+
+# What the tests run besides the bed, each built once into the bed's cache:
+# the cluster verifiers (Kyverno CLI, policy-tester), actionlint and
+# staticcheck, and the action image on the bed's own Docker daemon.
+tools:
+	./testbed/install-verifiers.sh >/dev/null
+	./testbed/install-gotool.sh actionlint >/dev/null
+	./testbed/install-gotool.sh staticcheck >/dev/null
+	$(MAKE) image
+
+lint:
+	go vet ./...
+	"$$(./testbed/install-gotool.sh staticcheck)" ./...
 
 # Every test runs, with the bed required: none may skip for want of it.
-test: testbed
-	SIGIL_TESTBED=required go test -race -shuffle=on ./...
+test: testbed tools lint
+	SIGIL_TESTBED=required go test -race -shuffle=on -timeout 40m ./...
 
 # The cluster-side verifiers the policy tests run (Kyverno CLI,
 # policy-controller's tester), built once into the bed's cache.

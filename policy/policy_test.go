@@ -549,7 +549,7 @@ func TestWrite(t *testing.T) {
 	// A later public run must not leave the private TrustRoot behind.
 	public := private
 	public.TrustedRoot = nil
-	if paths, err = policy.Write(dir, public); err != nil {
+	if _, err = policy.Write(dir, public); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(dir)

@@ -246,7 +246,7 @@ func TestUniqueNames(t *testing.T) {
 	if _, err := name.NewRepository("127.0.0.1:1/" + a); err != nil {
 		t.Errorf("UniqueRepo %s is not a valid repository: %v", a, err)
 	}
-	if UniqueRunID(t) == UniqueRunID(t) {
+	if first, second := UniqueRunID(t), UniqueRunID(t); first == second {
 		t.Error("UniqueRunID repeated itself")
 	}
 }
