@@ -9,8 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	tilesclient "github.com/sigstore/rekor-tiles/v2/pkg/client"
+	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -43,9 +47,13 @@ func New(opts ...Option) (*Signer, error) {
 		keypair: kp,
 		fulcio:  &fulcio{url: o.services.FulcioURL, client: client, token: o.token, now: o.now, keypair: kp},
 	}
-	s.tlog = namedLog{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: o.services.RekorURL, Version: o.services.RekorVersion, Retries: 3}), o.services.RekorURL, o.services.RekorVersion}
+	if s.tlog, err = newLog(o.services.RekorURL, o.services.RekorVersion); err != nil {
+		return nil, err
+	}
 	if o.services.LegacyRekorURL != "" {
-		s.legacy = namedLog{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: o.services.LegacyRekorURL, Version: 1, Retries: 3}), o.services.LegacyRekorURL, 1}
+		if s.legacy, err = newLog(o.services.LegacyRekorURL, 1); err != nil {
+			return nil, err
+		}
 	}
 	for _, u := range o.services.TSAURLs {
 		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: o.transport, Retries: 2}))
@@ -129,6 +137,37 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog sgsign.T
 	}
 	return &signed{bundle: b, json: out, leaf: chain[0], chain: chain, entry: le}, nil
 }
+
+// logTimeout bounds one log request; Rekor v1 answers once the entry is
+// integrated.
+const logTimeout = 60 * time.Second
+
+// newLog returns the client of one transparency log. The clients are made
+// here, not left to sigstore-go: its Rekor creates them lazily on first use,
+// without a lock, which races when signatures are made concurrently.
+func newLog(url string, version uint32) (sgsign.Transparency, error) {
+	opts := &sgsign.RekorOptions{BaseURL: url, Version: version, Retries: 3, Timeout: logTimeout}
+	switch version {
+	case 1:
+		c, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent(userAgent), rekorclient.WithRetryCount(3))
+		if err != nil {
+			return nil, fmt.Errorf("rekor-url %q: %w", url, err)
+		}
+		opts.Client = c.Entries
+	case 2:
+		c, err := write.NewWriter(url, tilesclient.WithUserAgent(userAgent), tilesclient.WithTimeout(logTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("Rekor v2 %q: %w", url, err)
+		}
+		opts.ClientV2 = c
+	default:
+		return nil, fmt.Errorf("Rekor API version %d: sigil speaks 1 and 2", version)
+	}
+	return namedLog{sgsign.NewRekor(opts), url, version}, nil
+}
+
+// userAgent names sigil to the services.
+const userAgent = "sigil"
 
 // namedLog tags a log's errors with the log's name and URL: sigstore-go
 // returns the services' errors as they come, and the user needs to know

@@ -174,11 +174,6 @@ func (b *bed) sigilSigner(t *testing.T, c tbenv.Claims, v2 bool) sigilSigner {
 		sign.WithIdentityToken(func(context.Context) (string, error) { return b.e.IDToken(t, "sigstore", c), nil }),
 		sign.WithRegistry(b.auth, b.ropt...),
 		sign.WithFormat(format),
-		// One signature at a time: sigstore-go v1.3.0's sign.Rekor sets its
-		// client and timeout lazily, unsynchronized, on first use, and the
-		// sign package shares one between concurrent signatures, which the
-		// race detector reports (an index and its platform manifests).
-		sign.WithConcurrency(1),
 	)
 	if err != nil {
 		t.Fatal(err)
