@@ -149,12 +149,8 @@ func parseOutputs(b []byte) (map[string]string, error) {
 func cosign(t *testing.T, e *tbenv.Env, bin string, env []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + t.TempDir(),
-		"DOCKER_CONFIG=" + e.DockerConfig(t),
-		"TUF_ROOT=" + t.TempDir(),
-	}, env...)
+	// ToolEnv fails the test if cosign tries to leave the machine.
+	cmd.Env = append(e.ToolEnv(t), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
