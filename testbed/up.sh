@@ -34,7 +34,7 @@ flock -w 600 9 || die "another testbed/up.sh has held $dir/up.lock for 10 minute
 # Unix socket paths are limited to 107 bytes.
 [ ${#run} -le 80 ] || die "SIGIL_TB_DIR $dir is too long for unix sockets (use a path under 70 characters)"
 [ "$(id -u)" = 0 ] || die "the test bed needs root: it runs servers in network namespaces (unshare -n, nsenter)"
-for tool in unshare nsenter ip flock mariadbd mariadb mariadb-install-db mariadb-admin go; do
+for tool in unshare nsenter setsid ip flock mariadbd mariadb mariadb-install-db mariadb-admin go; do
 	command -v "$tool" >/dev/null || die "$tool is missing; run: apt-get install -y --no-install-recommends mariadb-server iproute2 util-linux (see .ci/run)"
 done
 
@@ -63,7 +63,7 @@ fi
 for s in "${services[@]}"; do
 	if alive "$s"; then
 		say "a bed in $dir is partly running or unhealthy: stopping it first"
-		"$here/down.sh"
+		SIGIL_TB_DIR=$dir "$here/down.sh"
 		break
 	fi
 done
