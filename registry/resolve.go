@@ -116,10 +116,12 @@ type AuthError struct {
 	Err    error
 }
 
+// Error says which registry refused which credentials, and how to fix it.
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("registry %s refused the credentials from %s: check the username and password (registry-credentials: %s=username:password; for ghcr.io the job needs `permissions: packages: write` and github-token)", e.Host, e.Source, e.Host)
 }
 
+// Unwrap returns the registry's error.
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // NotFoundError is a tag or digest the registry does not have.
@@ -128,8 +130,10 @@ type NotFoundError struct {
 	Err error
 }
 
+// Error names the missing reference and what to check.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("image %s does not exist: check the tag or digest, and that it was pushed before this step", e.Ref)
 }
 
+// Unwrap returns the registry's error.
 func (e *NotFoundError) Unwrap() error { return e.Err }
