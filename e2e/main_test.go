@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigil-dev/sigil/ghaction"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 )
 
@@ -106,42 +106,21 @@ func runAction(t *testing.T, s *step) {
 	s.summary = string(sum)
 }
 
-// parseOutputs reads a GITHUB_OUTPUT file the way the runner does: name=value
-// lines and name<<DELIMITER heredocs.
+// parseOutputs reads a GITHUB_OUTPUT file as the runner does; a name
+// written twice is an error here, so that no value can shadow another.
 func parseOutputs(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if name, delim, ok := strings.Cut(line, "<<"); ok {
-			var val []string
-			closed := false
-			for sc.Scan() {
-				if sc.Text() == delim {
-					closed = true
-					break
-				}
-				val = append(val, sc.Text())
-			}
-			if !closed {
-				return nil, fmt.Errorf("output %s: heredoc not closed", name)
-			}
-			if _, dup := out[name]; dup {
-				return nil, fmt.Errorf("output %s written twice", name)
-			}
-			out[name] = strings.Join(val, "\n")
-			continue
-		}
-		if name, val, ok := strings.Cut(line, "="); ok {
-			out[name] = val
-			continue
-		}
-		if line != "" {
-			return nil, fmt.Errorf("unparsable line %q", line)
-		}
+	outs, err := ghaction.ParseOutputFile(string(b))
+	if err != nil {
+		return nil, err
 	}
-	return out, sc.Err()
+	m := map[string]string{}
+	for _, o := range outs {
+		if _, dup := m[o.Name]; dup {
+			return nil, fmt.Errorf("output %s written twice", o.Name)
+		}
+		m[o.Name] = o.Value
+	}
+	return m, nil
 }
 
 // cosign runs a reference client with the bed's registry credentials and no

@@ -50,11 +50,11 @@ func TestSetOutput(t *testing.T) {
 			if err != nil {
 				return
 			}
-			outs, err := parseOutputFile(got)
+			outs, err := ParseOutputFile(got)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]output{{tt.outName, tt.value}}, outs); diff != "" {
+			if diff := cmp.Diff([]Output{{tt.outName, tt.value}}, outs); diff != "" {
 				t.Errorf("outputs read back mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -156,11 +156,11 @@ func FuzzSetOutput(f *testing.F) {
 			}
 			return
 		}
-		outs, err := parseOutputFile(got)
+		outs, err := ParseOutputFile(got)
 		if err != nil {
 			t.Fatalf("runner would fail on %q: %v", got, err)
 		}
-		if diff := cmp.Diff([]output{{name, value}}, outs); diff != "" {
+		if diff := cmp.Diff([]Output{{name, value}}, outs); diff != "" {
 			t.Fatalf("outputs read back mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -183,7 +183,7 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	outs, err := parseOutputFile(readFile(t, outPath))
+	outs, err := ParseOutputFile(readFile(t, outPath))
 	if err != nil {
 		t.Fatal(err)
 	}

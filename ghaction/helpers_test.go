@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -100,90 +98,24 @@ func errString(err error) string {
 }
 
 // output is one name/value pair read back from an output file.
-type output struct{ Name, Value string }
-
-// parseOutputFile reads an output file exactly as the runner does on Linux
-// (actions/runner, FileCommandManager.cs: name=value lines and
-// name<<DELIMITER heredocs, lines split at '\n' only, the delimiter line
-// compared exactly).
-func parseOutputFile(text string) ([]output, error) {
-	var outs []output
-	index := 0
-	// readLine returns the next line, whether it ended in '\n', and false
-	// at the end of text.
-	readLine := func() (string, bool, bool) {
-		if index >= len(text) {
-			return "", false, false
-		}
-		start := index
-		lf := strings.IndexByte(text[index:], '\n')
-		if lf < 0 {
-			index = len(text)
-			return text[start:], false, true
-		}
-		index += lf + 1
-		return text[start : index-1], true, true
-	}
-	for {
-		line, _, ok := readLine()
-		if !ok {
-			return outs, nil
-		}
-		if line == "" {
-			continue
-		}
-		eq, hd := strings.Index(line, "="), strings.Index(line, "<<")
-		switch {
-		case eq >= 0 && (hd < 0 || eq < hd):
-			name, value, _ := strings.Cut(line, "=")
-			outs = append(outs, output{name, value})
-		case hd >= 0 && (eq < 0 || hd < eq):
-			name, delim, _ := strings.Cut(line, "<<")
-			if name == "" || delim == "" {
-				return nil, fmt.Errorf("invalid format %q", line)
-			}
-			start, end := index, index
-			for {
-				l, nl, ok := readLine()
-				if !ok {
-					return nil, fmt.Errorf("matching delimiter not found %q", delim)
-				}
-				if l == delim {
-					break
-				}
-				if !nl {
-					return nil, fmt.Errorf("value line %q has no newline and no delimiter follows", l)
-				}
-				end = index - 1
-			}
-			value := ""
-			if end > start {
-				value = text[start:end]
-			}
-			outs = append(outs, output{name, value})
-		default:
-			return nil, fmt.Errorf("invalid format %q", line)
-		}
-	}
-}
 
 func TestParseOutputFile(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
 		text    string
-		want    []output
+		want    []Output
 		wantErr bool
 	}{
-		{name: "plain", text: "a=b\n\nc=d=e\n", want: []output{{"a", "b"}, {"c", "d=e"}}},
-		{name: "heredoc", text: "a<<X\nline 1\nline 2\nX\nb<<X\n\nX\nc<<X\nv\n\nX\n", want: []output{{"a", "line 1\nline 2"}, {"b", ""}, {"c", "v\n"}}},
-		{name: "a value holding a fixed delimiter forges an output", text: "a<<EOF\nx\nEOF\nforged=1\n", want: []output{{"a", "x"}, {"forged", "1"}}},
+		{name: "plain", text: "a=b\n\nc=d=e\n", want: []Output{{"a", "b"}, {"c", "d=e"}}},
+		{name: "heredoc", text: "a<<X\nline 1\nline 2\nX\nb<<X\n\nX\nc<<X\nv\n\nX\n", want: []Output{{"a", "line 1\nline 2"}, {"b", ""}, {"c", "v\n"}}},
+		{name: "a value holding a fixed delimiter forges an output", text: "a<<EOF\nx\nEOF\nforged=1\n", want: []Output{{"a", "x"}, {"forged", "1"}}},
 		{name: "no delimiter", text: "a<<X\nvalue\n", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseOutputFile(tt.text)
+			got, err := ParseOutputFile(tt.text)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("parseOutputFile error = %v, want error %v", err, tt.wantErr)
 			}

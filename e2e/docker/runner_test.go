@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"maps"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sigil-dev/sigil/ghaction"
 )
 
 // step is one run of the action image.
@@ -160,49 +161,19 @@ func (d *daemon) runAction(t *testing.T, image string, s *step) {
 	s.summary = string(sum)
 }
 
-// parseOutputs reads a GITHUB_OUTPUT file as the runner does
-// (SetOutputFileCommand): NAME=VALUE lines and NAME<<DELIMITER heredocs. A
-// name written twice is an error here, so that no value can shadow
-// another.
+// parseOutputs reads a GITHUB_OUTPUT file as the runner does; a name
+// written twice is an error here, so that no value can shadow another.
 func parseOutputs(b []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	set := func(name, value string) error {
-		if _, dup := out[name]; dup {
-			return fmt.Errorf("output %s written twice", name)
-		}
-		out[name] = value
-		return nil
+	outs, err := ghaction.ParseOutputFile(string(b))
+	if err != nil {
+		return nil, err
 	}
-	for sc.Scan() {
-		line := sc.Text()
-		name, delim, heredoc := strings.Cut(line, "<<")
-		if !heredoc {
-			if line == "" {
-				continue
-			}
-			name, value, ok := strings.Cut(line, "=")
-			if !ok {
-				return nil, fmt.Errorf("unparsable line %q", line)
-			}
-			if err := set(name, value); err != nil {
-				return nil, err
-			}
-			continue
+	m := map[string]string{}
+	for _, o := range outs {
+		if _, dup := m[o.Name]; dup {
+			return nil, fmt.Errorf("output %s written twice", o.Name)
 		}
-		var value []string
-		for closed := false; !closed; {
-			if !sc.Scan() {
-				return nil, fmt.Errorf("output %s: heredoc %q not closed", name, delim)
-			}
-			if closed = sc.Text() == delim; !closed {
-				value = append(value, sc.Text())
-			}
-		}
-		if err := set(name, strings.Join(value, "\n")); err != nil {
-			return nil, err
-		}
+		m[o.Name] = o.Value
 	}
-	return out, sc.Err()
+	return m, nil
 }
