@@ -167,6 +167,9 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if _, err := os.Stat(timeBin); err != nil {
+		return fmt.Errorf("%w: install GNU time (apt-get install time): it reports each process's CPU and peak RSS", err)
+	}
 	if c.workDir == "" {
 		if c.workDir, err = os.MkdirTemp("", "sigil-bench-"); err != nil {
 			return err

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sigil-dev/sigil/internal/testbed/latency"
@@ -42,28 +42,39 @@ func (s sample) Requests() int64 {
 	return n
 }
 
+// timeBin is GNU time (Debian's time package). Peak RSS is read through it
+// because a child that Go starts shares the parent's memory until exec
+// (os/exec uses vfork), so the child's own rusage reports at least the
+// bench's resident set, which grows during a session; time forks from a
+// small process.
+const timeBin = "/usr/bin/time"
+
 // measure runs each command line of cmds, one after another, with env, and
 // measures them together. Each process gets its own deadline.
 func measure(ctx context.Context, proxy *latency.Group, env []string, dir string, cmds [][]string) (sample, error) {
 	var s sample
 	s.Load1 = load1()
+	ruFile := filepath.Join(dir, ".rusage")
 	before := proxy.Stats()
 	begin := time.Now()
 	for _, c := range cmds {
 		pctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		cmd := exec.CommandContext(pctx, c[0], c[1:]...)
+		argv := append([]string{timeBin, "-f", "%U %S %M", "-o", ruFile}, c...)
+		cmd := exec.CommandContext(pctx, argv[0], argv[1:]...)
 		cmd.Env = env
 		cmd.Dir = dir
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
 		cancel()
-		if ps := cmd.ProcessState; ps != nil {
-			if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-				s.User += time.Duration(ru.Utime.Nano())
-				s.Sys += time.Duration(ru.Stime.Nano())
-				s.RSS = max(s.RSS, ru.Maxrss)
+		if cmd.ProcessState != nil {
+			user, sys, rss, perr := readTime(ruFile)
+			if perr != nil && err == nil {
+				return s, fmt.Errorf("%s: %w", timeBin, perr)
 			}
+			s.User += user
+			s.Sys += sys
+			s.RSS = max(s.RSS, rss)
 			s.Procs++
 		}
 		if err != nil {
@@ -78,6 +89,20 @@ func measure(ctx context.Context, proxy *latency.Group, env []string, dir string
 		}
 	}
 	return s, nil
+}
+
+// readTime reads the line "USER SYS MAXRSS_KB" that GNU time wrote last.
+func readTime(path string) (user, sys time.Duration, rssKB int64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var u, sy float64
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "%g %g %d", &u, &sy, &rssKB); err != nil {
+		return 0, 0, 0, fmt.Errorf("reading %q: %w", lines[len(lines)-1], err)
+	}
+	return time.Duration(u * float64(time.Second)), time.Duration(sy * float64(time.Second)), rssKB, nil
 }
 
 // load1 reads the 1-minute load average.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"sort"
@@ -135,7 +136,7 @@ func (b *bench) report(took time.Duration) string {
 	p("| CPU | %s, `nproc` = %d |\n", cpuModel(), nproc())
 	p("| memory | %s |\n", memTotal())
 	p("| kernel | Linux %s |\n", strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")))
-	p("| sigil | %s |\n", describeBinary(c.sigil))
+	p("| sigil | %s; built from %s |\n", describeBinary(c.sigil), gitDescribe())
 	p("| cosign | %s |\n", describeBinary(c.cosign))
 	p("| bench | %s |\n", runtime.Version())
 	var loads []float64
@@ -323,6 +324,21 @@ func describeBinary(path string) string {
 		case "-ldflags", "-trimpath", "CGO_ENABLED":
 			out += fmt.Sprintf(", %s=%s", s.Key, s.Value)
 		}
+	}
+	return out
+}
+
+// gitDescribe names the commit the working tree is at, and says whether
+// sigil's own packages had uncommitted changes.
+func gitDescribe() string {
+	rev, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "an unknown commit"
+	}
+	out := "commit " + strings.TrimSpace(string(rev))
+	st, err := exec.Command("git", "status", "--porcelain", "--", "main.go", "go.mod", "app", "sign", "verify", "registry", "trust", "ghaction", "policy", "internal/httpretry").Output()
+	if err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		out += fmt.Sprintf(" with %d uncommitted changed files in sigil's packages", len(strings.Split(strings.TrimSpace(string(st)), "\n")))
 	}
 	return out
 }
