@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/google/go-containerregistry/pkg/authn"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/sigil-dev/sigil/ghaction"
 	"github.com/sigil-dev/sigil/ghaction/inputlist"
@@ -20,14 +22,24 @@ type RegistryConfig struct {
 	DockerConfigDir string
 }
 
-func (c RegistryConfig) auth(ghcrHost string) (registry.Auth, authn.Keychain, error) {
+// remote returns the registry credentials and the go-containerregistry
+// options every registry call of the run shares (one connection pool, one
+// authentication per repository).
+func (c RegistryConfig) remote(ghcrHost string, t http.RoundTripper) (registry.Auth, []remote.Option, error) {
 	auth := registry.Auth{GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: ghcrHost, DockerConfigDir: c.DockerConfigDir}
 	for _, cr := range c.Credentials {
 		auth.Credentials = append(auth.Credentials, registry.Credential{Host: cr.Host, Username: cr.Username, Password: cr.Password})
 	}
 	kc, err := auth.Keychain()
-	return auth, kc, err
+	if err != nil {
+		return auth, nil, err
+	}
+	opts, err := registry.Reusing(registry.RemoteOptions(kc, t, userAgent))
+	return auth, opts, err
 }
+
+// userAgent names sigil to registries.
+const userAgent = "sigil"
 
 // registryInputs reads the registry inputs shared by both modes, masking the
 // token (InputCredentials masks the passwords).

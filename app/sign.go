@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sigil-dev/sigil/internal/httpretry"
-	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
 )
@@ -35,7 +34,7 @@ type Env struct {
 
 func (e *Env) defaults() {
 	if e.Transport == nil {
-		e.Transport = httpretry.New(http.DefaultTransport)
+		e.Transport = httpretry.New(pooledTransport())
 	}
 	if e.Progress == nil {
 		e.Progress = func(string) {}
@@ -43,6 +42,17 @@ func (e *Env) defaults() {
 	if e.Now == nil {
 		e.Now = time.Now
 	}
+}
+
+// pooledTransport is http.DefaultTransport keeping enough idle connections
+// per host for the run's concurrency: the default keeps 2, so a run signing
+// 16 artifacts at once against one registry would open a new connection
+// (and, on the internet, a new TLS handshake) for most requests.
+func pooledTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	t.MaxIdleConns = 1024
+	return t
 }
 
 // Signed is the outcome of RunSign.
@@ -79,7 +89,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, kc, err := cfg.auth(env.GHCRHost)
+	auth, ropts, err := cfg.remote(env.GHCRHost, env.Transport)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +102,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		sign.WithTrustedRoot(tr),
 		sign.WithIdentityToken(token),
 		sign.WithTransport(env.Transport),
-		sign.WithRegistry(auth, registry.RemoteOptions(kc, env.Transport, "sigil")...),
+		sign.WithRegistry(auth, ropts...),
 		sign.WithFormat(cfg.Format),
 		sign.WithRecursive(cfg.Recursive),
 		sign.WithAnnotations(cfg.Annotations),

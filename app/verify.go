@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/trust"
 	"github.com/sigil-dev/sigil/verify"
 )
@@ -84,12 +83,12 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 	if err != nil {
 		return nil, err
 	}
-	auth, kc, err := cfg.auth(env.GHCRHost)
+	auth, ropts, err := cfg.remote(env.GHCRHost, env.Transport)
 	if err != nil {
 		return nil, err
 	}
 	v, err := verify.New(tr, pol,
-		verify.WithRegistry(auth, registry.RemoteOptions(kc, env.Transport, "sigil")...),
+		verify.WithRegistry(auth, ropts...),
 		verify.WithFormat(cfg.Format),
 		verify.WithRecursive(cfg.Recursive),
 		verify.WithConcurrency(cfg.Concurrency),

@@ -134,7 +134,7 @@ func (d dockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
 }
 
 // RemoteOptions are the go-containerregistry options for every registry call
-// of one run: credentials, transport and context.
+// of one run: credentials and transport. The context is added per call.
 func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []remote.Option {
 	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
 	if t != nil {
@@ -144,4 +144,20 @@ func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []r
 		opts = append(opts, remote.WithUserAgent(userAgent))
 	}
 	return opts
+}
+
+// Reusing adds to opts one go-containerregistry Puller and one Pusher
+// shared by every call of the run. Without them each call pings the
+// registry and authenticates anew (a token exchange per call on ghcr.io and
+// Docker Hub); with them that happens once per repository.
+func Reusing(opts []remote.Option) ([]remote.Option, error) {
+	puller, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]remote.Option{}, opts...), remote.Reuse(puller), remote.Reuse(pusher)), nil
 }

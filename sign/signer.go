@@ -149,7 +149,7 @@ func newLog(url string, version uint32) (sgsign.Transparency, error) {
 	opts := &sgsign.RekorOptions{BaseURL: url, Version: version, Retries: 3, Timeout: logTimeout}
 	switch version {
 	case 1:
-		c, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent(userAgent), rekorclient.WithRetryCount(3))
+		c, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent(userAgent), rekorclient.WithRetryCount(3), rekorclient.WithNoDisableKeepalives(true))
 		if err != nil {
 			return nil, fmt.Errorf("rekor-url %q: %w", url, err)
 		}
