@@ -70,6 +70,9 @@ func signInputs(rt *ghaction.Runtime, getenv func(string) string) (SignConfig, e
 	if cfg.Annotations, err = rt.InputKeyValues("annotations"); err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.PolicyRefs, err = parsePolicyRefs(rt.Input("policy-refs")); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.Concurrency, err = concurrencyInput(rt); err != nil {
 		errs = append(errs, err)
 	}
@@ -231,6 +234,7 @@ func actionMerge(rt *ghaction.Runtime) error {
 		Reports:     rt.InputList("reports"),
 		TrustedRoot: rt.Input("trusted-root"),
 		PolicyDir:   rt.Input("policies-dir"),
+		PolicyRefs:  rt.Input("policy-refs"),
 	})
 	if m == nil {
 		return err

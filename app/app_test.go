@@ -198,6 +198,7 @@ func TestSignInputErrors(t *testing.T) {
 		{"bad credentials", map[string]string{"IMAGES": "a/b:c", "REGISTRY-CREDENTIALS": "docker.io=nopassword"}, "registry-credentials"},
 		{"annotations without legacy", map[string]string{"IMAGES": "a/b:c", "FORMAT": "bundle", "ANNOTATIONS": "a=b"}, "annotations"},
 		{"bad annotation", map[string]string{"IMAGES": "a/b:c", "ANNOTATIONS": "novalue"}, "annotations"},
+		{"bad policy-refs", map[string]string{"IMAGES": "a/b:c", "POLICY-REFS": "branches"}, "policy-refs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,16 +245,31 @@ func TestRunMerge(t *testing.T) {
 			t.Errorf("policy %s: %v", f, err)
 			continue
 		}
-		for _, id := range m.Identities {
-			if !strings.Contains(string(body), id.Subject) && !strings.Contains(string(body), regexp.QuoteMeta(id.Subject)) {
-				t.Errorf("%s does not name identity %s", f, id.Subject)
-			}
+		// By default the policies admit the signing workflow at any tag.
+		if workflow := regexp.QuoteMeta("https://github.com/org/app/.github/workflows/release.yml") + "@refs/tags/"; !strings.Contains(string(body), workflow) || strings.Contains(string(body), "v1.0.1") {
+			t.Errorf("%s does not admit the release workflow at any tag:\n%s", f, body)
+		}
+	}
+	exact := filepath.Join(dir, "exact")
+	if _, err := RunMerge(MergeConfig{Reports: []string{filepath.Join(dir, "signatures-*.json")}, PolicyDir: exact, PolicyRefs: PolicyRefsExact}); err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(filepath.Join(exact, "kyverno-clusterpolicy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range m.Identities {
+		if !strings.Contains(string(body), "subject: "+id.Subject) {
+			t.Errorf("exact policies do not pin %s:\n%s", id.Subject, body)
 		}
 	}
 	golden(t, "merge-summary.md", strings.ReplaceAll(MergeSummary(m), dir, "DIR"))
 
 	if _, err := RunMerge(MergeConfig{Reports: []string{filepath.Join(dir, "garbage.json")}, PolicyDir: policies}); err == nil || !strings.Contains(err.Error(), "not a sigil signatures output") {
 		t.Errorf("garbage report: err = %v", err)
+	}
+	if _, err := RunMerge(MergeConfig{Reports: []string{"x"}, PolicyRefs: "branches"}); err == nil || !strings.Contains(err.Error(), "policy-refs") {
+		t.Errorf("bad policy-refs: %v", err)
 	}
 	if _, err := RunMerge(MergeConfig{}); err == nil {
 		t.Error("merging nothing succeeded")

@@ -99,6 +99,7 @@ func cliSign(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		identityToken  = fs.String("identity-token", "", "OIDC identity token, or @FILE to read it; default: GitHub's token endpoint, else interactive sign-in")
 		jsonOut        = fs.Bool("json", false, "print the signatures JSON instead of the summary")
 		policiesDir    = fs.String("policies-dir", "", "write generated consumer policies into this directory")
+		policyRefs     = fs.String("policy-refs", PolicyRefsTags, "refs the generated policies admit: tags (the signing workflow at any tag) or exact")
 	)
 	fs.Var(&images, "images", "image references to sign (tags or digests)")
 	fs.Var(&files, "files", "globs of files to sign; each gets FILE.sigstore.json")
@@ -119,6 +120,9 @@ func cliSign(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		errs = append(errs, err)
 	}
 	if cfg.Format, err = sign.ParseFormat(*format); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.PolicyRefs, err = parsePolicyRefs(*policyRefs); err != nil {
 		errs = append(errs, err)
 	}
 	if cfg.Annotations, err = inputlist.ParseKeyValues(strings.Join(annotations, "\n")); err != nil {
@@ -294,6 +298,7 @@ func cliMerge(args []string, stdout, stderr io.Writer) error {
 	var cfg MergeConfig
 	fs.StringVar(&cfg.TrustedRoot, "trusted-root", "", "private Sigstore trusted root to write into the policies")
 	fs.StringVar(&cfg.PolicyDir, "policies-dir", DefaultPolicyDir, "directory for the merged consumer policies")
+	fs.StringVar(&cfg.PolicyRefs, "policy-refs", PolicyRefsTags, "refs the policies admit: tags (the signing workflow at any tag) or exact")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ type MergeConfig struct {
 	TrustedRoot string
 	// PolicyDir receives the policies. The default is DefaultPolicyDir.
 	PolicyDir string
+	// PolicyRefs is PolicyRefsTags or PolicyRefsExact; empty means tags.
+	PolicyRefs string
 }
 
 // Merged is the outcome of RunMerge.
@@ -38,6 +40,9 @@ type Merged struct {
 
 // RunMerge reads the reports and writes the combined policies.
 func RunMerge(cfg MergeConfig) (*Merged, error) {
+	if _, err := parsePolicyRefs(cfg.PolicyRefs); err != nil {
+		return nil, err
+	}
 	if len(cfg.Reports) == 0 {
 		return nil, errors.New("nothing to merge: set reports to the signatures JSON files of the sign runs (globs)")
 	}
@@ -78,6 +83,10 @@ func RunMerge(cfg MergeConfig) (*Merged, error) {
 		}
 		return a.Digest < b.Digest
 	})
-	m.Warnings, err = writePolicies(m.PolicyDir, cfg.TrustedRoot, m.Results...)
+	refs, err := parsePolicyRefs(cfg.PolicyRefs)
+	if err != nil {
+		return nil, err
+	}
+	m.Warnings, err = writePolicies(m.PolicyDir, cfg.TrustedRoot, refs, m.Results...)
 	return m, err
 }

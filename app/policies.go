@@ -14,11 +14,34 @@ import (
 // policies-dir input is empty, relative to the workspace.
 const DefaultPolicyDir = "sigil-policies"
 
+// The values of the policy-refs input: which refs of the signing workflow
+// the generated policies admit.
+const (
+	// PolicyRefsTags admits the signing workflow at any tag, so the next
+	// release's images pass the same policies (the default).
+	PolicyRefsTags = "tags"
+	// PolicyRefsExact admits only the exact identity that signed, ref
+	// included.
+	PolicyRefsExact = "exact"
+)
+
+// parsePolicyRefs reads the policy-refs input; empty means PolicyRefsTags.
+func parsePolicyRefs(s string) (string, error) {
+	switch s {
+	case "":
+		return PolicyRefsTags, nil
+	case PolicyRefsTags, PolicyRefsExact:
+		return s, nil
+	}
+	return "", fmt.Errorf("policy-refs %q: want tags (the signing workflow at any tag) or exact (the ref that signed)", s)
+}
+
 // writePolicies writes the consumer policies for the images in results,
-// pinned to the identities that signed them. trustedRoot is "" for the
+// pinned to the identities that signed them (at any tag, unless refs is
+// PolicyRefsExact). trustedRoot is "" for the
 // public instance. It returns warnings for the log (a run that wrote no
 // legacy signature, which the cluster verifiers read).
-func writePolicies(dir, trustedRoot string, results ...sign.Result) (warnings []string, err error) {
+func writePolicies(dir, trustedRoot, refs string, results ...sign.Result) (warnings []string, err error) {
 	var in policy.Input
 	var tr *root.TrustedRoot
 	if trustedRoot != "" {
@@ -26,7 +49,9 @@ func writePolicies(dir, trustedRoot string, results ...sign.Result) (warnings []
 			return nil, err
 		}
 	}
-	seen := map[policy.Identity]bool{}
+	// Identities that admit the same subjects (one workflow's releases)
+	// count once.
+	seen := map[[3]string]bool{}
 	for _, r := range results {
 		if len(r.Images) == 0 {
 			continue
@@ -37,8 +62,15 @@ func writePolicies(dir, trustedRoot string, results ...sign.Result) (warnings []
 		}
 		one := policy.FromResult(r, tr)
 		for _, id := range one.Identities {
-			if !seen[id] {
-				seen[id] = true
+			key := [3]string{id.Subject, id.Issuer, ""}
+			if refs != PolicyRefsExact {
+				id = policy.AnyTag(id)
+				if id.SubjectRegexp != "" {
+					key = [3]string{"", id.Issuer, id.SubjectRegexp}
+				}
+			}
+			if !seen[key] {
+				seen[key] = true
 				in.Identities = append(in.Identities, id)
 			}
 		}

@@ -129,7 +129,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		return out, err
 	}
 	if dir := cfg.PolicyDir; dir != "" && len(out.Result.Images) > 0 {
-		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, out.Result); err != nil {
+		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, cfg.PolicyRefs, out.Result); err != nil {
 			return out, err
 		}
 		if hasLegacy(out.Result) {

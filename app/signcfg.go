@@ -28,6 +28,8 @@ type SignConfig struct {
 
 	Concurrency    int
 	AllowPublicLog bool
+	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.
+	PolicyRefs string
 	// PolicyDir, when set, receives generated consumer policies (the action
 	// defaults it to DefaultPolicyDir; the CLI writes none unless asked).
 	PolicyDir string

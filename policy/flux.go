@@ -81,7 +81,11 @@ func flux(p *prepared) (string, []any) {
 	}
 	var ids []ociIdentity
 	for _, id := range p.identities {
-		ids = append(ids, ociIdentity{Issuer: anchored(id.Issuer), Subject: anchored(id.Subject)})
+		subject := anchored(id.Subject)
+		if id.SubjectRegexp != "" {
+			subject = id.SubjectRegexp
+		}
+		ids = append(ids, ociIdentity{Issuer: anchored(id.Issuer), Subject: subject})
 	}
 	var docs []any
 	if p.trust != nil {

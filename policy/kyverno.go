@@ -102,9 +102,12 @@ func kyverno(p *prepared) (string, []any) {
 		// Kyverno's subject and issuer are wildcard patterns: a value
 		// with a wildcard character would match more than itself, so
 		// it goes in the regexp field instead, quoted and anchored.
-		if strings.ContainsAny(id.Subject, wildcardChars) {
+		switch {
+		case id.SubjectRegexp != "":
+			k.SubjectRegExp = id.SubjectRegexp
+		case strings.ContainsAny(id.Subject, wildcardChars):
 			k.SubjectRegExp = anchored(id.Subject)
-		} else {
+		default:
 			k.Subject = id.Subject
 		}
 		if strings.ContainsAny(id.Issuer, wildcardChars) {

@@ -42,7 +42,8 @@ const (
 )
 
 // Identity is a certificate identity that signed: the Fulcio certificate's
-// subject alternative name and its OIDC issuer, both matched exactly.
+// subject alternative name and its OIDC issuer, both matched exactly, unless
+// SubjectRegexp loosens the subject.
 type Identity struct {
 	// Subject is the subject alternative name; for GitHub Actions,
 	// https://github.com/OWNER/REPO/.github/workflows/FILE@REF.
@@ -50,6 +51,31 @@ type Identity struct {
 	// Issuer is the OIDC issuer, for GitHub Actions
 	// https://token.actions.githubusercontent.com.
 	Issuer string `json:"issuer"`
+	// SubjectRegexp, when set, is an anchored RE2 regexp the policies admit
+	// subjects by, in place of Subject exactly (see AnyTag). The default is
+	// empty: Subject exactly.
+	SubjectRegexp string `json:"subjectRegexp,omitempty"`
+}
+
+// AnyTag returns id loosened to admit every tag of the same workflow: a
+// GitHub subject ending in @refs/tags/TAG becomes the regexp of that
+// workflow at any tag, so the next release's policies need no edit. Other
+// identities (a branch, an e-mail) are returned as they are.
+func AnyTag(id Identity) Identity {
+	prefix, ref, ok := cutLast(id.Subject, "@")
+	if !ok || !strings.HasPrefix(prefix, "https://") || !strings.HasPrefix(ref, "refs/tags/") {
+		return id
+	}
+	id.SubjectRegexp = "^" + regexp.QuoteMeta(prefix) + "@refs/tags/[^@]+$"
+	return id
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
 }
 
 // Image is an image that was signed in one repository.
@@ -172,13 +198,23 @@ func prepare(in Input) (*prepared, error) {
 			errs = append(errs, err)
 			continue
 		}
+		if id.SubjectRegexp != "" {
+			if err := checkText("certificate identity regexp", id.SubjectRegexp); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if _, err := regexp.Compile(id.SubjectRegexp); err != nil || !strings.HasPrefix(id.SubjectRegexp, "^") || !strings.HasSuffix(id.SubjectRegexp, "$") {
+				errs = append(errs, fmt.Errorf("certificate identity regexp %q: want an anchored (^...$) RE2 regexp", id.SubjectRegexp))
+				continue
+			}
+		}
 		if !seen[id] {
 			seen[id] = true
 			p.identities = append(p.identities, id)
 		}
 	}
 	slices.SortFunc(p.identities, func(a, b Identity) int {
-		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.Subject, b.Subject))
+		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.Subject, b.Subject), strings.Compare(a.SubjectRegexp, b.SubjectRegexp))
 	})
 
 	if len(in.Images) == 0 {

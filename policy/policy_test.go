@@ -609,3 +609,53 @@ func TestFromResult(t *testing.T) {
 		t.Error("LegacySigned = true though one image has no legacy signature")
 	}
 }
+
+func TestAnyTag(t *testing.T) {
+	t.Parallel()
+	const iss = "https://token.actions.githubusercontent.com"
+	tests := []struct {
+		subject, want string
+		matches, not  []string
+	}{
+		{
+			subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.2.3",
+			want:    `^https://github\.com/org/app/\.github/workflows/release\.yml@refs/tags/[^@]+$`,
+			matches: []string{"https://github.com/org/app/.github/workflows/release.yml@refs/tags/v2.0.0", "https://github.com/org/app/.github/workflows/release.yml@refs/tags/release/v1"},
+			not: []string{
+				"https://github.com/org/app/.github/workflows/release.yml@refs/heads/main",
+				"https://github.com/org/app/.github/workflows/other.yml@refs/tags/v1.2.3",
+				"https://github.com/org/app2/.github/workflows/release.yml@refs/tags/v1.2.3",
+				"https://github.com/org/app/.github/workflows/releaseXyml@refs/tags/v1.2.3",
+			},
+		},
+		{subject: "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main"},
+		{subject: "someone@example.com"},
+	}
+	for _, tc := range tests {
+		got := policy.AnyTag(policy.Identity{Subject: tc.subject, Issuer: iss})
+		if got.SubjectRegexp != tc.want || got.Subject != tc.subject || got.Issuer != iss {
+			t.Errorf("AnyTag(%q) = %+v, want regexp %q", tc.subject, got, tc.want)
+			continue
+		}
+		if tc.want == "" {
+			continue
+		}
+		re := regexp.MustCompile(got.SubjectRegexp)
+		for _, m := range append([]string{tc.subject}, tc.matches...) {
+			if !re.MatchString(m) {
+				t.Errorf("%s does not admit %s", got.SubjectRegexp, m)
+			}
+		}
+		for _, m := range tc.not {
+			if re.MatchString(m) {
+				t.Errorf("%s admits %s", got.SubjectRegexp, m)
+			}
+		}
+	}
+	if _, err := policy.Generate(policy.Input{
+		Identities: []policy.Identity{{Subject: "s", Issuer: iss, SubjectRegexp: "unanchored"}},
+		Images:     []policy.Image{{Repository: "ghcr.io/org/app"}},
+	}); err == nil || !strings.Contains(err.Error(), "anchored") {
+		t.Errorf("an unanchored regexp was accepted: %v", err)
+	}
+}

@@ -34,8 +34,9 @@ type (
 		InsecureIgnoreSCT bool          `yaml:"insecureIgnoreSCT,omitempty"`
 	}
 	cipIdentity struct {
-		Issuer  string `yaml:"issuer"`
-		Subject string `yaml:"subject"`
+		Issuer        string `yaml:"issuer"`
+		Subject       string `yaml:"subject,omitempty"`
+		SubjectRegExp string `yaml:"subjectRegExp,omitempty"`
 	}
 	cipTLog struct {
 		URL          string `yaml:"url"`
@@ -116,7 +117,11 @@ func clusterImagePolicy(p *prepared) (string, []any) {
 	}
 	var ids []cipIdentity
 	for _, id := range p.identities {
-		ids = append(ids, cipIdentity{Issuer: id.Issuer, Subject: id.Subject})
+		if id.SubjectRegexp != "" {
+			ids = append(ids, cipIdentity{Issuer: id.Issuer, SubjectRegExp: id.SubjectRegexp})
+		} else {
+			ids = append(ids, cipIdentity{Issuer: id.Issuer, Subject: id.Subject})
+		}
 	}
 	a := cipAuthority{
 		Name:    "sigil",

@@ -228,12 +228,15 @@ func TestRealTools(t *testing.T) {
 	workflowA := workflow(".github/workflows/release.yml")
 	workflowB := workflow(".github/workflows/other.yml")
 	workflowStar := workflow(".github/workflows/re*ease.yml")
+	// A's next release: the same workflow at another tag.
+	workflowANext := workflow(".github/workflows/release.yml")
+	workflowANext.Set("ref", "refs/tags/v2.0.0")
 
 	// One repository on each registry holding an image per case.
 	repo := tbenv.UniqueRepo(t)
 	tagged := map[string][]string{} // tag -> reference on each registry, GHCR first
 	digests := map[string][]string{}
-	for _, tag := range []string{"by-a", "by-b", "by-star", "bundle-only", "unsigned"} {
+	for _, tag := range []string{"by-a", "by-a-next", "by-b", "by-star", "bundle-only", "unsigned"} {
 		for _, d := range e.PushRandomImage(t, repo, tag) {
 			tagged[tag] = append(tagged[tag], d.Context().Tag(tag).String())
 			digests[tag] = append(digests[tag], d.String())
@@ -244,6 +247,7 @@ func TestRealTools(t *testing.T) {
 	resB := signAs(t, e, tr, workflowB, sign.FormatBoth, tagged["by-b"]...)
 	resStar := signAs(t, e, tr, workflowStar, sign.FormatBoth, tagged["by-star"]...)
 	resBundle := signAs(t, e, tr, workflowA, sign.FormatBundle, tagged["bundle-only"]...)
+	signAs(t, e, tr, workflowANext, sign.FormatBoth, tagged["by-a-next"]...)
 	t.Logf("signed 4 runs in %s: A as %s, B as %s, Star as %s", time.Since(start).Round(time.Millisecond), resA.Identity.Subject, resB.Identity.Subject, resStar.Identity.Subject)
 	if !policy.LegacySigned(resA) || policy.LegacySigned(resBundle) {
 		t.Fatalf("LegacySigned: A %v (want true), bundle-only %v (want false)", policy.LegacySigned(resA), policy.LegacySigned(resBundle))
@@ -263,6 +267,10 @@ func TestRealTools(t *testing.T) {
 		"AB":   writePolicies(t, inAB),
 		"Star": writePolicies(t, policy.FromResult(resStar, tr)),
 	}
+	// A's policies loosened to any tag of A's workflow (policy-refs: tags).
+	inAnyTag := inA
+	inAnyTag.Identities = []policy.Identity{policy.AnyTag(inA.Identities[0])}
+	dirs["A any tag"] = writePolicies(t, inAnyTag)
 	// The control: Star's Kyverno policy as a naive generator would
 	// write it, the subject in Kyverno's wildcard field. It admits A's
 	// image, which shows why the generated one uses subjectRegExp.
@@ -297,6 +305,10 @@ func TestRealTools(t *testing.T) {
 		{"Star's image under Star's policy", "Star", "by-star", false, accept},
 		{"A's image under Star's policy", "Star", "by-a", false, mismatch},
 		{"control: A's image under the naive Star policy", "naive Star", "by-a", false, verdicts{kyverno: ""}},
+		{"A's next release under A's exact policy", "A", "by-a-next", false, mismatch},
+		{"A's next release under A's any-tag policy", "A any tag", "by-a-next", false, accept},
+		{"A's image under A's any-tag policy", "A any tag", "by-a", false, accept},
+		{"B's image under A's any-tag policy", "A any tag", "by-b", false, mismatch},
 	}
 	run := map[string]func(t *testing.T, dir, image string) verdict{
 		kyverno: func(t *testing.T, dir, image string) verdict { return kyvernoApply(t, r, tl, dir, image) },
