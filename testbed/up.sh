@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio, Rekor v1 on Trillian and
 # MariaDB, Rekor v2, a timestamp authority), two registries and the GitHub
 # runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
@@ -70,7 +71,15 @@ done
 rm -f "$dir/env"
 
 # On any failure, stop what was started; the logs stay.
-trap 'rc=$?; if [ $rc != 0 ]; then say "start failed; stopping what was started (logs in $logs)"; SIGIL_TB_DIR=$dir "$here/down.sh" >/dev/null 2>&1 || true; fi' EXIT
+on_exit() {
+	local rc=$?
+	if [ $rc != 0 ]; then
+		say "start failed; stopping what was started (logs in $logs)"
+		disown -a # bash need not report the jobs down.sh ends
+		SIGIL_TB_DIR=$dir "$here/down.sh" >/dev/null 2>&1 || true
+	fi
+}
+trap on_exit EXIT
 
 # --- binaries -----------------------------------------------------------
 say "building tbctl"
@@ -142,11 +151,13 @@ start mysqld mariadbd --no-defaults --datadir="$db" --socket="$sock" --pid-file=
 	--skip-networking --user=root --log-error="$logs/mysqld.log" --innodb-buffer-pool-size=64M
 
 # --- network namespaces, each held by the inner end of its bridges --------
+# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
 start ns-log unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbctl" \
 	--forward "unix:$run/rekor.sock=tcp:127.0.0.1:$in_rekor" \
 	--forward "unix:$run/fulcio.sock=tcp:127.0.0.1:$in_fulcio" \
 	--forward "unix:$run/fulcio-metrics.sock=tcp:127.0.0.1:$in_fulcio_metrics" \
 	--forward "tcp:127.0.0.1:$github=unix:$run/github.sock"
+# shellcheck disable=SC2016
 start ns-tsa unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbctl" \
 	--forward "unix:$run/tsa.sock=tcp:127.0.0.1:$in_tsa"
 
@@ -193,7 +204,9 @@ start rekor2 "$rekor2" serve --hostname=127.0.0.1 \
 for ns_sock in ns-log:rekor ns-tsa:tsa; do
 	ns=${ns_sock%:*} sockname=${ns_sock#*:}
 	for _ in $(seq 100); do [ -S "$run/$sockname.sock" ] && break; sleep 0.1; done
-	[ -S "$run/$sockname.sock" ] && alive "$ns" || fail "$ns" "its bridge made no socket $run/$sockname.sock within 10s"
+	if [ ! -S "$run/$sockname.sock" ] || ! alive "$ns"; then
+		fail "$ns" "its bridge made no socket $run/$sockname.sock within 10s"
+	fi
 done
 
 # --- TSA ------------------------------------------------------------------
