@@ -117,6 +117,13 @@ stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$pidfile"
+	# dockerd leaves its default network namespace mounted; unmount it so
+	# the bed directory can be removed.
+	if [ -d "$dir/exec/netns" ]; then
+		for m in "$dir"/exec/netns/*; do
+			if [ -e "$m" ]; then umount "$m" 2>/dev/null || true; fi
+		done
+	fi
 	say "stopped dockerd ($pid)"
 }
 
