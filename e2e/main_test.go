@@ -96,7 +96,7 @@ func runAction(t *testing.T, s *step) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.outputs, err = parseOutputs(out); err != nil {
+	if s.outputs, err = ghaction.ParseOutputs(string(out)); err != nil {
 		t.Fatalf("GITHUB_OUTPUT: %v\n%s", err, out)
 	}
 	sum, err := os.ReadFile(sumFile)
@@ -104,23 +104,6 @@ func runAction(t *testing.T, s *step) {
 		t.Fatal(err)
 	}
 	s.summary = string(sum)
-}
-
-// parseOutputs reads a GITHUB_OUTPUT file as the runner does; a name
-// written twice is an error here, so that no value can shadow another.
-func parseOutputs(b []byte) (map[string]string, error) {
-	outs, err := ghaction.ParseOutputFile(string(b))
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for _, o := range outs {
-		if _, dup := m[o.Name]; dup {
-			return nil, fmt.Errorf("output %s written twice", o.Name)
-		}
-		m[o.Name] = o.Value
-	}
-	return m, nil
 }
 
 // cosign runs a reference client with the bed's registry credentials and no

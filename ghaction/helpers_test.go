@@ -132,3 +132,14 @@ var errWrite = errors.New("disk full")
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errWrite }
+
+func TestParseOutputsRefusesShadowing(t *testing.T) {
+	t.Parallel()
+	if _, err := ParseOutputs("a<<X\n1\nX\na=2\n"); err == nil {
+		t.Error("an output written twice was accepted")
+	}
+	m, err := ParseOutputs("a<<X\n1\nX\nb=2\n")
+	if err != nil || m["a"] != "1" || m["b"] != "2" {
+		t.Errorf("ParseOutputs = %v, %v", m, err)
+	}
+}

@@ -74,3 +74,20 @@ func ParseOutputFile(text string) ([]Output, error) {
 		}
 	}
 }
+
+// ParseOutputs is ParseOutputFile as a map from name to value. A name
+// written twice is an error, so that no value can shadow another unseen.
+func ParseOutputs(text string) (map[string]string, error) {
+	outs, err := ParseOutputFile(text)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(outs))
+	for _, o := range outs {
+		if _, dup := m[o.Name]; dup {
+			return nil, fmt.Errorf("output %s written twice", o.Name)
+		}
+		m[o.Name] = o.Value
+	}
+	return m, nil
+}
