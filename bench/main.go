@@ -130,6 +130,9 @@ type bench struct {
 	out     *refuser
 	home    string
 	results map[int]*sizeResult
+	// builtFrom is the working tree's commit when the session started
+	// (`make bench` builds sigil just before).
+	builtFrom string
 }
 
 // sizeResult holds every run's samples for one N.
@@ -210,7 +213,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer out.Close()
-	b := &bench{c: c, f: f, out: out, home: filepath.Join(c.workDir, "home"), results: map[int]*sizeResult{}}
+	b := &bench{c: c, f: f, out: out, home: filepath.Join(c.workDir, "home"), results: map[int]*sizeResult{}, builtFrom: gitDescribe()}
 	if err := os.MkdirAll(b.home, 0o700); err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (b *bench) report(took time.Duration) string {
 	p("| CPU | %s, `nproc` = %d |\n", cpuModel(), nproc())
 	p("| memory | %s |\n", memTotal())
 	p("| kernel | Linux %s |\n", strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")))
-	p("| sigil | %s; built from %s |\n", describeBinary(c.sigil), gitDescribe())
+	p("| sigil | %s; built from %s |\n", describeBinary(c.sigil), b.builtFrom)
 	p("| cosign | %s |\n", describeBinary(c.cosign))
 	p("| bench | %s |\n", runtime.Version())
 	var loads []float64
