@@ -284,13 +284,9 @@ func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, erro
 		return sig, err
 	}
 	opt := s.ropts(ctx)
-	se, err := ociremote.SignedEntity(d, opt)
-	var nf *ociremote.EntityNotFoundError
-	if errors.As(err, &nf) {
-		se = ociremote.SignedUnknown(d, opt)
-	} else if err != nil {
-		return sig, s.pushError(err, d)
-	}
+	// The digest was resolved in plan; SignedUnknown reads only its .sig
+	// tag, not the manifest again.
+	se := ociremote.SignedUnknown(d, opt)
 	// Appends to the signatures already there; none is replaced.
 	newSE, err := mutate.AttachSignatureToEntity(se, ociSig)
 	if err != nil {
@@ -304,7 +300,7 @@ func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, erro
 		return sig, err
 	}
 	sig.Location = tag.String()
-	if err := s.findLegacy(ctx, d, b64sig); err != nil {
+	if err := s.findLegacy(ctx, d, tag, b64sig); err != nil {
 		return sig, err
 	}
 	sig.ReadBack = ReadBackLegacyTag
@@ -313,12 +309,8 @@ func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, erro
 
 // findLegacy reads the .sig tag back, as cosign verify does, and looks for
 // the signature just pushed.
-func (s *Signer) findLegacy(ctx context.Context, d name.Digest, b64sig string) error {
-	se, err := ociremote.SignedEntity(d, s.ropts(ctx))
-	if err != nil {
-		return fmt.Errorf("reading back the legacy signature: %w", err)
-	}
-	sigs, err := se.Signatures()
+func (s *Signer) findLegacy(ctx context.Context, d name.Digest, tag name.Tag, b64sig string) error {
+	sigs, err := ociremote.Signatures(tag, s.ropts(ctx))
 	if err != nil {
 		return fmt.Errorf("reading back the legacy signature: %w", err)
 	}
