@@ -243,7 +243,7 @@ func (in *policyInput) build() (*Policy, error) {
 		fail("any-identity-unsafe conflicts with certificate-identity, certificate-identity-regexp and repository: drop one")
 	}
 	if !in.anyIdentity && !subject {
-		fail("no identity to check: give certificate-identity, certificate-identity-regexp or repository (an issuer or runner environment alone lets anyone through); to accept any signer, say so explicitly with the unsafe option")
+		fail("no identity to check: give certificate-identity, certificate-identity-regexp or repository (an issuer or runner environment alone lets anyone through); to accept any signer, say so explicitly with any-identity-unsafe: true")
 	}
 
 	exp.Subject = in.identity
