@@ -26,10 +26,7 @@ type RegistryConfig struct {
 // options every registry call of the run shares (one connection pool, one
 // authentication per repository).
 func (c RegistryConfig) remote(ghcrHost string, t http.RoundTripper) (registry.Auth, []remote.Option, error) {
-	auth := registry.Auth{GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: ghcrHost, DockerConfigDir: c.DockerConfigDir}
-	for _, cr := range c.Credentials {
-		auth.Credentials = append(auth.Credentials, registry.Credential{Host: cr.Host, Username: cr.Username, Password: cr.Password})
-	}
+	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: ghcrHost, DockerConfigDir: c.DockerConfigDir}
 	kc, err := auth.Keychain()
 	if err != nil {
 		return auth, nil, err

@@ -10,17 +10,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sigil-dev/sigil/ghaction/inputlist"
 )
 
 // DockerHub is the canonical name of Docker Hub's registry.
 const DockerHub = "index.docker.io"
 
-// Credential is a username and password for one registry host.
-type Credential struct {
-	Host     string
-	Username string
-	Password string
-}
+// Credential is a username and password for one registry host: the type the
+// registry-credentials parser returns, which never prints the password.
+type Credential = inputlist.Credential
 
 // Auth says which credentials sigil presents to which registry.
 type Auth struct {
