@@ -135,20 +135,28 @@ func writeSignOutputs(rt *ghaction.Runtime, s *Signed) error {
 	for _, f := range s.Result.Files {
 		bundles = append(bundles, f.Bundle)
 	}
-	outputs := []struct{ name, value string }{
-		{"signatures", string(js)},
-		{"bundles", strings.Join(bundles, "\n")},
-		{"certificate-identity", s.Result.Identity.Subject},
-		{"certificate-oidc-issuer", s.Result.Identity.Issuer},
-		{"policies", s.PolicyDir},
-	}
+	return publish(rt, SignSummary(s),
+		output{"signatures", string(js)},
+		output{"bundles", strings.Join(bundles, "\n")},
+		output{"certificate-identity", s.Result.Identity.Subject},
+		output{"certificate-oidc-issuer", s.Result.Identity.Issuer},
+		output{"policies", s.PolicyDir},
+	)
+}
+
+// output is one step output.
+type output struct{ name, value string }
+
+// publish writes the step's outputs, in order, then appends its job
+// summary. Running outside a runner (no GITHUB_OUTPUT) is not an error.
+func publish(rt *ghaction.Runtime, summary string, outputs ...output) error {
 	var errs []error
 	for _, o := range outputs {
 		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
 			errs = append(errs, err)
 		}
 	}
-	if err := rt.AppendSummary(SignSummary(s)); err != nil {
+	if err := rt.AppendSummary(summary); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -217,16 +225,7 @@ func writeVerifyOutputs(rt *ghaction.Runtime, r *verify.Report) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, o := range []struct{ name, value string }{{"report", string(js)}, {"verified", strconv.FormatBool(r.Verified)}} {
-		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
-			errs = append(errs, err)
-		}
-	}
-	if err := rt.AppendSummary(VerifySummary(r)); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return publish(rt, VerifySummary(r), output{"report", string(js)}, output{"verified", strconv.FormatBool(r.Verified)})
 }
 
 func actionMerge(rt *ghaction.Runtime) error {
@@ -246,12 +245,5 @@ func actionMerge(rt *ghaction.Runtime) error {
 	if jerr != nil {
 		return jerr
 	}
-	errs := []error{err}
-	for _, o := range []struct{ name, value string }{{"signatures", string(js)}, {"policies", m.PolicyDir}} {
-		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
-			errs = append(errs, err)
-		}
-	}
-	errs = append(errs, rt.AppendSummary(MergeSummary(m)))
-	return errors.Join(errs...)
+	return errors.Join(err, publish(rt, MergeSummary(m), output{"signatures", string(js)}, output{"policies", m.PolicyDir}))
 }

@@ -116,20 +116,10 @@ func readAppIO(t *testing.T) appIO {
 					}
 				}
 			case *ast.CompositeLit:
-				// []struct{ name, value string }{{"signatures", js}, ...}
-				arr, ok := n.Type.(*ast.ArrayType)
-				if !ok {
-					return true
-				}
-				st, ok := arr.Elt.(*ast.StructType)
-				if !ok || len(st.Fields.List) == 0 || len(st.Fields.List[0].Names) == 0 || st.Fields.List[0].Names[0].Name != "name" {
-					return true
-				}
-				for _, el := range n.Elts {
-					if pair, ok := el.(*ast.CompositeLit); ok && len(pair.Elts) > 0 {
-						if name, ok := stringLit(pair.Elts[0]); ok {
-							io.outputs[name] = true
-						}
+				// output{"signatures", js}: app's publish writes these.
+				if id, ok := n.Type.(*ast.Ident); ok && id.Name == "output" && len(n.Elts) > 0 {
+					if name, ok := stringLit(n.Elts[0]); ok {
+						io.outputs[name] = true
 					}
 				}
 			}
