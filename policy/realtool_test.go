@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 	"github.com/sigil-dev/sigil/policy"
-	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
 )
@@ -127,30 +125,9 @@ func (r *runner) run(t *testing.T, bin string, args ...string) (string, int) {
 
 // signAs signs refs with sigil's sign package as the workflow claims
 // describe, in format f, against the bed's Fulcio and Rekor v1.
-func signAs(t *testing.T, e *tbenv.Env, tr *root.TrustedRoot, claims tbenv.Claims, f sign.Format, refs ...string) sign.Result {
+func signAs(t *testing.T, e *tbenv.Env, claims tbenv.Claims, f sign.Format, refs ...string) sign.Result {
 	t.Helper()
-	services, err := trust.SelectServices(trust.ServiceOptions{SigningConfigPath: e.SigningConfig}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := registry.Auth{}
-	for _, reg := range e.Registries() {
-		auth.Credentials = append(auth.Credentials, registry.Credential{Host: reg.Host, Username: reg.User, Password: reg.Password})
-	}
-	kc, err := auth.Keychain()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.New(
-		sign.WithServices(services),
-		sign.WithTrustedRoot(tr),
-		sign.WithIdentityToken(func(context.Context) (string, error) { return e.IDToken(t, "sigstore", claims), nil }),
-		sign.WithRegistry(auth, registry.RemoteOptions(kc, nil, "sigil-policy-test")...),
-		sign.WithFormat(f),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := e.Signer(t, e.SigningConfig, claims, sign.WithFormat(f))
 	images, err := s.SignImages(t.Context(), refs)
 	if err != nil {
 		t.Fatalf("signing %v: %v", refs, err)
@@ -243,11 +220,11 @@ func TestRealTools(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	resA := signAs(t, e, tr, workflowA, sign.FormatBoth, tagged["by-a"]...)
-	resB := signAs(t, e, tr, workflowB, sign.FormatBoth, tagged["by-b"]...)
-	resStar := signAs(t, e, tr, workflowStar, sign.FormatBoth, tagged["by-star"]...)
-	resBundle := signAs(t, e, tr, workflowA, sign.FormatBundle, tagged["bundle-only"]...)
-	signAs(t, e, tr, workflowANext, sign.FormatBoth, tagged["by-a-next"]...)
+	resA := signAs(t, e, workflowA, sign.FormatBoth, tagged["by-a"]...)
+	resB := signAs(t, e, workflowB, sign.FormatBoth, tagged["by-b"]...)
+	resStar := signAs(t, e, workflowStar, sign.FormatBoth, tagged["by-star"]...)
+	resBundle := signAs(t, e, workflowA, sign.FormatBundle, tagged["bundle-only"]...)
+	signAs(t, e, workflowANext, sign.FormatBoth, tagged["by-a-next"]...)
 	t.Logf("signed 4 runs in %s: A as %s, B as %s, Star as %s", time.Since(start).Round(time.Millisecond), resA.Identity.Subject, resB.Identity.Subject, resStar.Identity.Subject)
 	if !policy.LegacySigned(resA) || policy.LegacySigned(resBundle) {
 		t.Fatalf("LegacySigned: A %v (want true), bundle-only %v (want false)", policy.LegacySigned(resA), policy.LegacySigned(resBundle))

@@ -58,10 +58,7 @@ func loadBed(t *testing.T) *bed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bed{e: e, tr: tr}
-	for _, reg := range e.Registries() {
-		b.auth.Credentials = append(b.auth.Credentials, registry.Credential{Host: reg.Host, Username: reg.User, Password: reg.Password})
-	}
+	b := &bed{e: e, tr: tr, auth: e.Auth()}
 	kc, err := b.auth.Keychain()
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +105,8 @@ func (b *bed) cosign(t *testing.T, bin string, args ...string) string {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	home := t.TempDir()
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "DOCKER_CONFIG=" + b.e.DockerConfig(t)}
+	// ToolEnv fails the test if cosign tries to leave the machine.
+	cmd.Env = b.e.ToolEnv(t)
 	cmd.Dir = home
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -164,20 +162,7 @@ func (b *bed) sigilSigner(t *testing.T, c tbenv.Claims, v2 bool) sigilSigner {
 	if v2 {
 		cfg, format = b.e.SigningConfigV2, sign.FormatBundle
 	}
-	services, err := trust.SelectServices(trust.ServiceOptions{SigningConfigPath: cfg}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.New(
-		sign.WithServices(services),
-		sign.WithTrustedRoot(b.tr),
-		sign.WithIdentityToken(func(context.Context) (string, error) { return b.e.IDToken(t, "sigstore", c), nil }),
-		sign.WithRegistry(b.auth, b.ropt...),
-		sign.WithFormat(format),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := b.e.Signer(t, cfg, c, sign.WithFormat(format))
 	return sigilSigner{s}
 }
 

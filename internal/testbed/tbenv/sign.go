@@ -1,0 +1,52 @@
+package tbenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sigil-dev/sigil/registry"
+	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/trust"
+)
+
+// Auth returns sigil's registry credentials for both of the bed's
+// registries.
+func (e *Env) Auth() registry.Auth {
+	var auth registry.Auth
+	for _, r := range e.Registries() {
+		auth.Credentials = append(auth.Credentials, registry.Credential{Host: r.Host, Username: r.User, Password: r.Password})
+	}
+	return auth
+}
+
+// Signer returns sigil's signer on the bed: the services of signingConfig
+// (SigningConfig for Rekor v1, SigningConfigV2 for Rekor v2 and the TSA),
+// the bed's trusted root and registries, and tokens from the stand-in with
+// claims, so a test signs as the workflow it names.
+func (e *Env) Signer(t testing.TB, signingConfig string, claims Claims, opts ...sign.Option) *sign.Signer {
+	t.Helper()
+	services, err := trust.SelectServices(trust.ServiceOptions{SigningConfigPath: signingConfig}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trust.LoadTrustedRoot(e.TrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := e.Auth()
+	kc, err := auth.Keychain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sign.New(append([]sign.Option{
+		sign.WithServices(services),
+		sign.WithTrustedRoot(tr),
+		sign.WithIdentityToken(func(context.Context) (string, error) { return e.IDToken(t, "sigstore", claims), nil }),
+		sign.WithRegistry(auth, registry.RemoteOptions(kc, nil, "sigil-test")...),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
