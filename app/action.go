@@ -30,7 +30,7 @@ func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) strin
 	case ModeMerge:
 		err = actionMerge(rt, fe)
 	default:
-		err = fmt.Errorf("input mode: %q: want sign, verify or merge", mode)
+		err = fmt.Errorf("%s %q: want sign, verify or merge", fe.name("mode"), mode)
 	}
 	if err != nil {
 		for _, line := range strings.Split(explain(fe, err).Error(), "\n") {
@@ -68,29 +68,24 @@ func (a actionInputs) env(key string) string {
 	return ""
 }
 
-// mask hides the registry secrets in the log before anything can print
-// them.
-func mask(rt *ghaction.Runtime, c RegistryConfig) error {
-	secrets := []string{c.GitHubToken}
-	for _, cr := range c.Credentials {
-		secrets = append(secrets, cr.Password)
-	}
-	for _, s := range secrets {
+// readMasked reads a mode's settings with read, then masks the secrets
+// among them in the log (even when reading failed) before anything can
+// print them.
+func readMasked[C interface{ secrets() []string }](rt *ghaction.Runtime, fe actionInputs, read func(frontEnd) (C, error)) (C, error) {
+	cfg, err := read(fe)
+	for _, s := range cfg.secrets() {
 		if s == "" {
 			continue
 		}
-		if err := rt.AddMask(s); err != nil {
-			return err
+		if merr := rt.AddMask(s); merr != nil {
+			return cfg, merr
 		}
 	}
-	return nil
+	return cfg, err
 }
 
 func actionSign(ctx context.Context, rt *ghaction.Runtime, fe actionInputs, env Env) error {
-	cfg, err := readSign(fe)
-	if merr := mask(rt, cfg.RegistryConfig); merr != nil {
-		return merr
-	}
+	cfg, err := readMasked(rt, fe, readSign)
 	if err != nil {
 		return err
 	}
@@ -171,10 +166,7 @@ func publish(rt *ghaction.Runtime, summary string, outputs ...output) error {
 }
 
 func actionVerify(ctx context.Context, rt *ghaction.Runtime, fe actionInputs, env Env) error {
-	cfg, err := readVerify(fe)
-	if merr := mask(rt, cfg.RegistryConfig); merr != nil {
-		return merr
-	}
+	cfg, err := readMasked(rt, fe, readVerify)
 	if err != nil {
 		return err
 	}

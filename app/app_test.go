@@ -249,7 +249,7 @@ func TestActionRefusesBadInputs(t *testing.T) {
 		{"bad policy-refs", map[string]string{"IMAGES": "a/b:c", "POLICY-REFS": "branches"}, "input policy-refs"},
 		{"bad fulcio url", map[string]string{"IMAGES": "a/b:c", "FULCIO-URL": "ftp://x"}, "input fulcio-url"},
 		{"missing trusted root", map[string]string{"IMAGES": "a/b:c", "TRUSTED-ROOT": "/nonexistent.json"}, "input trusted-root"},
-		{"unknown mode", map[string]string{"MODE": "attest"}, `input mode: "attest"`},
+		{"unknown mode", map[string]string{"MODE": "attest"}, `input mode "attest": want sign, verify or merge`},
 		{"verify without identity", map[string]string{"MODE": "verify", "IMAGES": "a/b:c"}, "no identity to check"},
 		{"verify bad format", map[string]string{"MODE": "verify", "IMAGES": "a/b:c", "REPOSITORY": "o/r", "FORMAT": "both"}, `input format: "both": want any, bundle or legacy`},
 		{"merge nothing", map[string]string{"MODE": "merge"}, "nothing to merge"},

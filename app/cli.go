@@ -19,9 +19,9 @@ import (
 	"github.com/sigil-dev/sigil/verify"
 )
 
-// PublicOIDCIssuer is the public Sigstore OIDC issuer used for interactive
+// publicOIDCIssuer is the public Sigstore OIDC issuer used for interactive
 // sign-in when no token is given.
-const PublicOIDCIssuer = "https://oauth2.sigstore.dev/auth"
+const publicOIDCIssuer = "https://oauth2.sigstore.dev/auth"
 
 // Exit codes of the CLI.
 const (
@@ -305,7 +305,7 @@ func cliTokenSource(flagValue string, getenv func(string) string, stderr io.Writ
 			return rt.IDToken(ctx, "sigstore")
 		}
 		fmt.Fprintln(stderr, "No identity token given: opening a browser to sign in to Sigstore.")
-		tok, err := oauthflow.OIDConnect(PublicOIDCIssuer, "sigstore", "", "", oauthflow.DefaultIDTokenGetter)
+		tok, err := oauthflow.OIDConnect(publicOIDCIssuer, "sigstore", "", "", oauthflow.DefaultIDTokenGetter)
 		if err != nil {
 			return "", fmt.Errorf("interactive sign-in: %w (pass --identity-token in a non-interactive job)", err)
 		}

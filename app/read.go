@@ -124,14 +124,23 @@ func (r *reader) oneOf(name string, choices ...string) string {
 
 func (r *reader) err() error { return errors.Join(r.errs...) }
 
-// registryConfig reads the registry settings both sign and verify take.
-func (r *reader) registryConfig() RegistryConfig {
-	return RegistryConfig{
-		GitHubToken:     r.str("github-token"),
-		Credentials:     r.credentials("registry-credentials"),
-		GitHubActor:     r.fe.env(EnvGitHubActor),
-		DockerConfigDir: r.fe.env(EnvDockerConfig),
-		GHCRHost:        r.fe.env(EnvGHCRHost),
+// artifacts reads the settings sign and verify share; formats are the
+// mode's format choices.
+func (r *reader) artifacts(formats ...artifact.Format) Artifacts {
+	return Artifacts{
+		Images:      r.list("images"),
+		Files:       r.list("files"),
+		Recursive:   r.bool("recursive"),
+		Format:      r.format("format", formats...),
+		TrustedRoot: r.str("trusted-root"),
+		RegistryConfig: RegistryConfig{
+			GitHubToken:     r.str("github-token"),
+			Credentials:     r.credentials("registry-credentials"),
+			GitHubActor:     r.fe.env(EnvGitHubActor),
+			DockerConfigDir: r.fe.env(EnvDockerConfig),
+			GHCRHost:        r.fe.env(EnvGHCRHost),
+		},
+		Concurrency: r.int("concurrency"),
 	}
 }
 
@@ -139,18 +148,12 @@ func (r *reader) registryConfig() RegistryConfig {
 func readSign(fe frontEnd) (SignConfig, error) {
 	r := &reader{fe: fe, mode: ModeSign}
 	cfg := SignConfig{
-		Images:         r.list("images"),
-		Files:          r.list("files"),
-		Recursive:      r.bool("recursive"),
-		Format:         r.format("format", artifact.FormatBoth, artifact.FormatBundle, artifact.FormatLegacy),
+		Artifacts:      r.artifacts(artifact.FormatBoth, artifact.FormatBundle, artifact.FormatLegacy),
 		Annotations:    r.keyValues("annotations"),
 		SigningConfig:  r.str("signing-config"),
 		FulcioURL:      r.str("fulcio-url"),
 		RekorURL:       r.str("rekor-url"),
 		TSAURL:         r.str("tsa-url"),
-		TrustedRoot:    r.str("trusted-root"),
-		RegistryConfig: r.registryConfig(),
-		Concurrency:    r.int("concurrency"),
 		AllowPublicLog: r.bool("allow-public-log"),
 		PolicyRefs:     r.oneOf("policy-refs", PolicyRefsTags, PolicyRefsExact),
 		PolicyDir:      r.str("policies-dir"),
@@ -163,8 +166,7 @@ func readSign(fe frontEnd) (SignConfig, error) {
 func readVerify(fe frontEnd) (VerifyConfig, error) {
 	r := &reader{fe: fe, mode: ModeVerify}
 	cfg := VerifyConfig{
-		Images:                    r.list("images"),
-		Files:                     r.list("files"),
+		Artifacts:                 r.artifacts(artifact.FormatAny, artifact.FormatBundle, artifact.FormatLegacy),
 		Bundle:                    r.str("bundle"),
 		CertificateIdentity:       r.str("certificate-identity"),
 		CertificateIdentityRegexp: r.str("certificate-identity-regexp"),
@@ -175,11 +177,6 @@ func readVerify(fe frontEnd) (VerifyConfig, error) {
 		Ref:                       r.str("ref"),
 		RunnerEnvironment:         r.str("runner-environment"),
 		AnyIdentityUnsafe:         r.bool("any-identity-unsafe"),
-		TrustedRoot:               r.str("trusted-root"),
-		Format:                    r.format("format", artifact.FormatAny, artifact.FormatBundle, artifact.FormatLegacy),
-		Recursive:                 r.bool("recursive"),
-		RegistryConfig:            r.registryConfig(),
-		Concurrency:               r.int("concurrency"),
 	}
 	if err := r.err(); err != nil {
 		return cfg, err

@@ -20,6 +20,15 @@ type RegistryConfig struct {
 	GHCRHost string
 }
 
+// secrets are the values to keep out of logs.
+func (c RegistryConfig) secrets() []string {
+	out := []string{c.GitHubToken}
+	for _, cr := range c.Credentials {
+		out = append(out, cr.Password)
+	}
+	return out
+}
+
 // remote returns the registry credentials and the go-containerregistry
 // options every registry call of the run shares (one connection pool, one
 // authentication per repository). name renders settings in error messages

@@ -10,23 +10,30 @@ import (
 	"github.com/sigil-dev/sigil/artifact"
 )
 
+// Artifacts are the settings sign and verify read alike: what the run is
+// about, and how it reaches the registries and the trust material.
+type Artifacts struct {
+	Images    []string
+	Files     []string // globs
+	Recursive bool
+	Format    artifact.Format
+	// TrustedRoot is a trusted root JSON path ("" for the public
+	// instance's, through TUF).
+	TrustedRoot string
+	RegistryConfig
+	Concurrency int
+}
+
 // SignConfig is a sign request, from action inputs or flags (see Inputs).
 type SignConfig struct {
-	Images      []string
-	Files       []string // globs
-	Recursive   bool
-	Format      artifact.Format
+	Artifacts
 	Annotations map[string]string
 
 	SigningConfig string
 	FulcioURL     string
 	RekorURL      string
 	TSAURL        string
-	TrustedRoot   string
 
-	RegistryConfig
-
-	Concurrency    int
 	AllowPublicLog bool
 	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.
 	PolicyRefs string

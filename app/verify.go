@@ -13,8 +13,7 @@ import (
 // VerifyConfig is a verify request, from action inputs or flags (see
 // Inputs).
 type VerifyConfig struct {
-	Images []string
-	Files  []string // globs
+	Artifacts
 	// Bundle overrides the bundle path of a single file.
 	Bundle string
 
@@ -27,13 +26,6 @@ type VerifyConfig struct {
 	Ref                       string
 	RunnerEnvironment         string
 	AnyIdentityUnsafe         bool
-
-	TrustedRoot string
-	Format      artifact.Format
-	Recursive   bool
-
-	RegistryConfig
-	Concurrency int
 }
 
 // policy builds the identity policy the inputs ask for.

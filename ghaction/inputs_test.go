@@ -14,8 +14,8 @@ func TestInputEnv(t *testing.T) {
 		"certificate_identity": "INPUT_CERTIFICATE_IDENTITY",
 	}
 	for name, want := range tests {
-		if got := InputEnv(name); got != want {
-			t.Errorf("InputEnv(%q) = %q, want %q", name, got, want)
+		if got := inputEnv(name); got != want {
+			t.Errorf("inputEnv(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

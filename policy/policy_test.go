@@ -572,3 +572,27 @@ func TestAnyTag(t *testing.T) {
 		t.Errorf("an unanchored regexp was accepted: %v", err)
 	}
 }
+
+// TestHeaderTellsHowSubjectsMatch: the comment above each policy says what
+// the rule below it does, exact or any tag.
+func TestHeaderTellsHowSubjectsMatch(t *testing.T) {
+	t.Parallel()
+	exact := artifact.Requirement{Subject: releaseA, Issuer: githubIssuer}
+	for _, tc := range []struct {
+		id   artifact.Requirement
+		want string
+	}{
+		{exact, "Each subject is the exact workflow ref that signed"},
+		{policy.AnyTag(exact), "the workflow that\n# signed, at any tag"},
+	} {
+		files, err := policy.Generate(policy.Input{Identities: []artifact.Requirement{tc.id}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Name != policy.TrustRootFile && !strings.Contains(string(f.Data), tc.want) {
+				t.Errorf("%s for %+v does not say %q:\n%s", f.Name, tc.id, tc.want, f.Data)
+			}
+		}
+	}
+}

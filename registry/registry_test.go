@@ -98,11 +98,11 @@ func TestResolveAndExplain(t *testing.T) {
 	opts := RemoteOptions(kc, nil, "test")
 
 	m, err := Resolve(t.Context(), tag, auth, true, opts...)
-	if d, _ := img.Digest(); err != nil || m.Digest.DigestStr() != d.String() || m.IsIndex() {
+	if d, _ := img.Digest(); err != nil || m.Digest.DigestStr() != d.String() || m.MediaType.IsIndex() {
 		t.Fatalf("Resolve(image) = %+v, %v", m, err)
 	}
 	m, err = Resolve(t.Context(), itag, auth, true, opts...)
-	if err != nil || !m.IsIndex() || len(m.Children) != 2 {
+	if err != nil || !m.MediaType.IsIndex() || len(m.Children) != 2 {
 		t.Fatalf("Resolve(index) = %+v, %v; want 2 children", m, err)
 	}
 	if m, err = Resolve(t.Context(), itag, auth, false, opts...); err != nil || len(m.Children) != 0 {

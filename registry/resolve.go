@@ -30,9 +30,6 @@ type Manifest struct {
 	Children []Manifest
 }
 
-// IsIndex reports whether the manifest is a multi-platform index.
-func (m Manifest) IsIndex() bool { return m.MediaType.IsIndex() }
-
 // ParseReference parses a user's image reference: a tag or a digest. Bare
 // names get the "latest" tag, as docker does; the error names the input.
 func ParseReference(s string) (name.Reference, error) {
