@@ -20,7 +20,7 @@
 #     the tracked files are copied.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../testbed/versions.env
+# shellcheck source=testbed/versions.env
 . "$here/../testbed/versions.env"
 cache=${SIGIL_TB_CACHE:-$HOME/.cache/sigil-testbed}
 dest=$cache/conformance-$CONFORMANCE_COMMIT
@@ -45,7 +45,7 @@ check() {
 from=
 # 2. The Go module proxy, from an empty directory (no go.mod or go.work read).
 mod=$CONFORMANCE_REPO@$CONFORMANCE_PSEUDO_VERSION
-proxy_json=$(cd "$work" && GOWORK=off GOFLAGS= go mod download -json "$mod" 2>&1 || true)
+proxy_json=$( (cd "$work" && GOWORK=off GOFLAGS='' go mod download -json "$mod") 2>&1) || true
 src=$(printf '%s\n' "$proxy_json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 if [ -n "$src" ] && [ -d "$src" ]; then
 	# Module zips keep no file modes; the copy must be writable to be removed.

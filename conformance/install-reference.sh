@@ -7,7 +7,7 @@
 # committed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../testbed/versions.env
+# shellcheck source=testbed/versions.env
 . "$here/../testbed/versions.env"
 cache=${SIGIL_TB_CACHE:-$HOME/.cache/sigil-testbed}
 dir=$cache/sigstore-go-conformance-$SIGSTORE_GO_VERSION

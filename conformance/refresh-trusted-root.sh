@@ -13,7 +13,7 @@
 # this script with the new version, then set the version in versions.env.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../testbed/versions.env
+# shellcheck source=testbed/versions.env
 . "$here/../testbed/versions.env"
 version=${1:-$SIGSTORE_TUF_NPM_VERSION}
 out=$here/trusted_root.public.json
@@ -23,6 +23,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sigil-tuf-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack --silent "$SIGSTORE_TUF_NPM@$version" >/dev/null)
 tar -xzf "$work"/*.tgz -C "$work" package/seeds.json
+# shellcheck disable=SC2016 # the single quotes hold JavaScript
 node -e '
 const fs = require("fs");
 const [seedsPath, mirror, out] = process.argv.slice(1);
