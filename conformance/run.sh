@@ -80,7 +80,8 @@ report() {
 		tail -n 30 "$results/$name.log" >&2
 		return 1
 	fi
-	sed -n '/short test summary info/,$p' "$results/$name.log" | grep -v '^FAILED ' >&2 || true
+	# The skip reasons (the counts that matter are results.py's).
+	sed -n '/short test summary info/,$p' "$results/$name.log" | grep '^SKIPPED' | sed "s/^/$name: /" >&2 || true
 	"$python" "$here/results.py" --name "$name" --junit "$work/$name.xml" \
 		--log "$work/$name.runs" --suite "$suite" --out "$results/$name.txt"
 }
