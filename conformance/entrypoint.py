@@ -16,7 +16,8 @@ test runs, and outcome one of
     verified  the client verified the bundle (exit 0)
     rejected  the client ran the verification and refused (exit 1)
     refused   nothing was verified: the entrypoint could not map the
-              request, the client rejected its command line, or crashed
+              request, the client could not parse its command line, or
+              crashed
 
 conformance/results.py counts a test with a `refused` run as failed, whatever
 pytest concluded, and a verification test with no run at all as failed too.
@@ -78,6 +79,11 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     return proc
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def last_line(text: str) -> str:
