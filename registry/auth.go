@@ -83,7 +83,7 @@ func (a Auth) Keychain() (authn.Keychain, error) {
 		}
 		chain = append(chain, dockerConfig{dir: a.DockerConfigDir})
 	}
-	return authn.NewMultiKeychain(chain...), nil
+	return keychain{Keychain: authn.NewMultiKeychain(chain...), auth: a}, nil
 }
 
 // Resolve implements authn.Keychain for the explicit credentials and the
@@ -133,12 +133,10 @@ func (d dockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
 }
 
 // RemoteOptions are the go-containerregistry options for every registry call
-// of one run: credentials and transport. The context is added per call.
+// of one run: credentials and transport (t, or remote.DefaultTransport when
+// nil, under sigil's fixes: see roundTripper). The context is added per call.
 func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []remote.Option {
-	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
-	if t != nil {
-		opts = append(opts, remote.WithTransport(t))
-	}
+	opts := []remote.Option{remote.WithAuthFromKeychain(kc), remote.WithTransport(roundTripper(kc, t))}
 	if userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(userAgent))
 	}
