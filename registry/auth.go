@@ -63,8 +63,11 @@ func (a Auth) Source(host string) string {
 	if a.DockerConfigDir != "" {
 		return "the Docker config in " + a.DockerConfigDir
 	}
-	return "no credentials (anonymous)"
+	return anonymous
 }
+
+// anonymous is Source's answer for a registry sigil has no credentials for.
+const anonymous = "no credentials (anonymous)"
 
 func (a Auth) ghcr() string {
 	if a.GHCRHost == "" {

@@ -118,6 +118,9 @@ type AuthError struct {
 
 // Error says which registry refused which credentials, and how to fix it.
 func (e *AuthError) Error() string {
+	if e.Source == anonymous {
+		return fmt.Sprintf("registry %s refused anonymous access: the repository is private or does not exist; give credentials (registry-credentials: %s=username:password; for ghcr.io, github-token)", e.Host, e.Host)
+	}
 	return fmt.Sprintf("registry %s refused the credentials from %s: check the username and password (registry-credentials: %s=username:password; for ghcr.io the job needs `permissions: packages: write` and github-token)", e.Host, e.Source, e.Host)
 }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio, Rekor v1 on Trillian and
-# MariaDB, Rekor v2, a timestamp authority), registry stand-ins for ghcr.io and
-# docker.io and the GitHub
-# runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
+# MariaDB, Rekor v2, a timestamp authority), registry stand-ins for ghcr.io
+# and docker.io and the GitHub runtime stand-in, all on 127.0.0.1, then writes
+# $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
 # and started again. SIGIL_TB_DIR (default: .testbed in the repository) holds
