@@ -43,7 +43,8 @@ func ParseReference(s string) (name.Reference, error) {
 // once. With children, an index's platform manifests are listed too (they
 // live in the same repository).
 func Resolve(ctx context.Context, ref name.Reference, auth Auth, children bool, opts ...remote.Option) (Manifest, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	// A full slice: callers resolve concurrently with one shared options slice.
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return Manifest{}, Explain(err, ref, auth)
