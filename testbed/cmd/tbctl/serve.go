@@ -96,8 +96,13 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The page is on another host name, as github.com is to ghcr.io.
+	_, pagesPort, err := net.SplitHostPort(*pagesAddr)
+	if err != nil {
+		return fmt.Errorf("--pages-listen %q: %w", *pagesAddr, err)
+	}
 	ghcrRedirect, err := authregistry.GHCR{Policy: ghcrPolicy, Keys: tokenKeys,
-		Referrers: authregistry.ReferrersRedirect, PagesURL: "http://" + *pagesAddr}.Handler()
+		Referrers: authregistry.ReferrersRedirect, PagesURL: "http://localhost:" + pagesPort}.Handler()
 	if err != nil {
 		return err
 	}
