@@ -8,6 +8,7 @@
 //	tbctl ports N   print N free loopback TCP ports
 //	tbctl secret    write a random secret to a file unless it exists
 //	tbctl keygen    write a private key (PKCS#8 PEM) and its public key
+//	tbctl enckey    write a private key again, password-encrypted (legacy PEM)
 //	tbctl htpasswd  write an htpasswd file (bcrypt) for the distribution registry
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
@@ -26,6 +27,7 @@ var commands = map[string]func(args []string) error{
 	"ports":    ports,
 	"secret":   secret,
 	"keygen":   keygen,
+	"enckey":   enckey,
 	"htpasswd": htpasswd,
 	"wait":     wait,
 	"get":      get,
