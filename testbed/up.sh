@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio with a CT log, Rekor v1 on
-# Trillian and MariaDB, Rekor v2, a timestamp authority), two registries and the GitHub
-# runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
+# Trillian and MariaDB, Rekor v2, a timestamp authority), two registries and
+# the GitHub runtime stand-in, all on 127.0.0.1, then writes
+# $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
 # and started again. SIGIL_TB_DIR (default: .testbed in the repository) holds
@@ -285,6 +286,9 @@ trust=$dir/trust
 mkdir -p "$trust"
 ready fulcio "http://127.0.0.1:$fulcio_port/api/v1/rootCert"
 "$tbctl" get "http://127.0.0.1:$fulcio_port/api/v1/rootCert" "$trust/fulcio.pem" || fail fulcio "GET /api/v1/rootCert failed"
+# The config holds the key's password: readable by root only.
+: >"$dir/ctlog.cfg"
+chmod 600 "$dir/ctlog.cfg"
 cat >"$dir/ctlog.cfg" <<EOF
 config {
   log_id: $(cat "$ctlog_tree")
