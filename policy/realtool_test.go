@@ -296,7 +296,9 @@ func TestRealTools(t *testing.T) {
 		// Flux has no switch to skip the SCT check: it refuses, as the
 		// Flux file's header says.
 		{"A's image under A's policy from a root without a CT log", "A no CT", "by-a", false, verdicts{kyverno: "", pc: "", flux: "SCT"}},
-		{"A's image under A's policy from a root with another CT log", "A other CT", "by-a", false, verdicts{kyverno: "SCT", pc: "SCT", flux: "SCT"}},
+		// cosign's message, in Kyverno and policy-controller, for an SCT
+		// of a log whose key the policy does not carry.
+		{"A's image under A's policy from a root with another CT log", "A other CT", "by-a", false, verdicts{kyverno: "ctfe public key not found", pc: "ctfe public key not found", flux: "SCT"}},
 	}
 	run := map[string]func(t *testing.T, dir, image string) verdict{
 		kyverno: func(t *testing.T, dir, image string) verdict { return kyvernoApply(t, r, tl, dir, image) },
