@@ -3,6 +3,7 @@ package app
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sigil-dev/sigil/setting"
 )
@@ -227,10 +228,15 @@ func input(name string) Input {
 	return Inputs[i]
 }
 
-// defaultFor is the text an empty input takes in mode m.
+// defaultFor is the text an empty input takes in mode m. A default that
+// is a GitHub expression (github-token's) is the runner's to evaluate: an
+// input left empty on purpose stays empty.
 func (in Input) defaultFor(m Mode) string {
 	if d, ok := in.ModeDefault[m]; ok {
 		return d
+	}
+	if strings.Contains(in.Default, "${{") {
+		return ""
 	}
 	return in.Default
 }

@@ -110,7 +110,7 @@ func TestRegistriesRefusePrivate(t *testing.T) {
 		attempts = append(attempts, attempt{reg: reg, want: []string{"registry " + reg.Host + " refused anonymous access", "private", "registry-credentials"}})
 	}
 	for _, reg := range []tbenv.Registry{e.GHCR, e.GHCRRedirect} {
-		attempts = append(attempts, attempt{reg: reg, token: "ghs_revokedjobtoken", want: []string{"registry " + reg.Host + " refused the credentials from github-token"}})
+		attempts = append(attempts, attempt{reg: reg, token: "ghs_revokedjobtoken", want: []string{"registry " + reg.Host + " refused the credentials from input github-token"}})
 	}
 	for _, a := range attempts {
 		t.Run(a.reg.Name+map[bool]string{true: "/job-token", false: "/anonymous"}[a.token != ""], func(t *testing.T) {
