@@ -350,7 +350,7 @@ func TestDockerConfigInAContainer(t *testing.T) {
 	}
 	var warnings []string
 	env := Env{Warn: func(s string) { warnings = append(warnings, s) }}
-	env.defaults()
+	env.defaults(0)
 	tr := filepath.Join("..", "policy", "testdata", "private-no-ct.trusted_root.json")
 	d, err := setUp(tr, RegistryConfig{DockerConfigDir: filepath.Join(t.TempDir(), "missing")}, env)
 	if err != nil || d.auth.DockerConfigDir != "" {

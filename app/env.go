@@ -23,7 +23,8 @@ type Env struct {
 	// IDToken returns an OIDC identity token with audience "sigstore".
 	IDToken func(ctx context.Context) (string, error)
 	// Transport carries every HTTP request. The default is a retrying
-	// transport over a pooled http.Transport.
+	// transport over a pooled http.Transport, each attempt bounded by the
+	// run's request timeout.
 	Transport http.RoundTripper
 	// Progress receives one line per finished step. The default discards.
 	Progress func(string)
@@ -37,9 +38,9 @@ type Env struct {
 	Name func(setting.Setting) string
 }
 
-func (e *Env) defaults() {
+func (e *Env) defaults(requestTimeout time.Duration) {
 	if e.Transport == nil {
-		e.Transport = httpretry.New(pooledTransport())
+		e.Transport = &httpretry.Transport{Base: pooledTransport(), Timeout: requestTimeout}
 	}
 	if e.Progress == nil {
 		e.Progress = func(string) {}

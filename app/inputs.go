@@ -25,6 +25,7 @@ const (
 	kindString      kind = iota
 	kindBool             // true/false, as GitHub's toolkit reads them
 	kindInt              // a whole number
+	kindDuration         // a Go duration: 30s, 2m
 	kindList             // one item a line, or comma-separated
 	kindKeyValues        // KEY=VALUE lines
 	kindCredentials      // HOST=USERNAME:PASSWORD lines
@@ -103,6 +104,12 @@ var Inputs = []Input{
 	{Name: "concurrency", Modes: signVerify, kind: kindInt, Default: strconv.Itoa(setting.DefaultConcurrency),
 		Usage:       "artifacts handled at once, 1 to " + strconv.Itoa(setting.MaxConcurrency),
 		Description: "How many artifacts are signed, logged and pushed (or verified) at once, 1 to 256."},
+
+	{Name: "request-timeout", Modes: signVerify, kind: kindDuration, Default: "30s",
+		Usage: "how long one request to a service may take before it is retried (4 attempts)",
+		Description: "How long one request to a service (Fulcio, Rekor, the timestamp authority, a registry) may take before it is tried again, " +
+			"as a Go duration (`30s`, `2m`); each request is tried 4 times at most, so a service that never answers fails the step after " +
+			"about 4 times this. From 1s to 10m."},
 
 	// Registries.
 	{Name: "github-token", Modes: signVerify, Default: "${{ github.token }}", FlagDefault: str(""), Env: EnvGitHubToken, Secret: true,

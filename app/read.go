@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/inputlist"
@@ -87,6 +88,24 @@ func (r *reader) int(name string) int {
 	return n
 }
 
+// Bounds of a request's timeout.
+const (
+	minRequestTimeout = time.Second
+	maxRequestTimeout = 10 * time.Minute
+)
+
+func (r *reader) duration(name string) time.Duration {
+	t := r.text(name)
+	d, err := time.ParseDuration(t)
+	switch {
+	case err != nil:
+		r.fail(name, fmt.Errorf("%q: want a duration such as 30s or 2m", t))
+	case d < minRequestTimeout || d > maxRequestTimeout:
+		r.fail(name, fmt.Errorf("%v: want %v to %v", d, minRequestTimeout, maxRequestTimeout))
+	}
+	return d
+}
+
 func (r *reader) keyValues(name string) map[string]string {
 	kv, err := inputlist.ParseKeyValues(r.text(name))
 	if err != nil {
@@ -140,7 +159,8 @@ func (r *reader) artifacts(formats ...artifact.Format) Artifacts {
 			DockerConfigDir: r.fe.env(EnvDockerConfig),
 			GHCRHost:        r.fe.env(EnvGHCRHost),
 		},
-		Concurrency: r.int("concurrency"),
+		Concurrency:    r.int("concurrency"),
+		RequestTimeout: r.duration("request-timeout"),
 	}
 }
 

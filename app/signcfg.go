@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
@@ -22,6 +23,8 @@ type Artifacts struct {
 	TrustedRoot string
 	RegistryConfig
 	Concurrency int
+	// RequestTimeout bounds one attempt of one request; 0 means 30s.
+	RequestTimeout time.Duration
 }
 
 // SignConfig is a sign request, from action inputs or flags (see Inputs).

@@ -14,11 +14,14 @@ package httpretry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -90,7 +93,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry || try >= attempts {
 			if err != nil {
 				cancel()
-				return nil, err
+				if req.Context().Err() != nil {
+					return nil, err
+				}
+				return nil, &Error{Method: req.Method, URL: redact(req.URL), Attempts: try, Timeout: timeoutOf(err, timeout), Err: err}
 			}
 			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 			return resp, nil
@@ -112,6 +118,58 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// Error is a request that got no answer in any attempt: each timed out, or
+// the connection failed. (A service that answers, even with an error
+// status, is given back as its response.)
+type Error struct {
+	// Method and URL are the request's; the URL has no credentials.
+	Method, URL string
+	// Attempts is how many tries were made.
+	Attempts int
+	// Timeout, when set, is the per-attempt limit the last attempt hit.
+	Timeout time.Duration
+	// Err is the last attempt's error.
+	Err error
+}
+
+var _ error = (*Error)(nil)
+
+// Error describes the fault: no answer within the time limit, or the
+// connection failing, and how many attempts were made.
+func (e *Error) Error() string {
+	what := "the connection failed (" + e.Err.Error() + ")"
+	switch {
+	case e.Timeout > 0:
+		what = fmt.Sprintf("no answer within %v", e.Timeout)
+	case isReset(e.Err) && strings.Contains(e.Err.Error(), "reset"):
+		what = "the connection was reset"
+	case strings.Contains(e.Err.Error(), "connection refused"):
+		what = "the connection was refused (nothing listens there)"
+	case errors.Is(e.Err, io.EOF) || errors.Is(e.Err, io.ErrUnexpectedEOF):
+		what = "the connection closed before an answer"
+	}
+	return fmt.Sprintf("%s %s: %s, %d attempt(s)", e.Method, e.URL, what, e.Attempts)
+}
+
+// Unwrap returns the last attempt's error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// timeoutOf is limit when err is a timeout, else 0.
+func timeoutOf(err error, limit time.Duration) time.Duration {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return limit
+	}
+	return 0
+}
+
+// redact drops credentials and the query from a URL for messages.
+func redact(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.Fragment = nil, "", ""
+	return c.String()
 }
 
 // classify says whether a result is transient, and how long the server asked
