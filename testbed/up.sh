@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio, Rekor v1 on Trillian and
-# MariaDB, Rekor v2, a timestamp authority), two registries and the GitHub
-# runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
+# MariaDB, Rekor v2, a timestamp authority, a TUF repository serving its
+# trust material), two registries and the GitHub runtime stand-in, all on
+# 127.0.0.1, then writes $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
 # and started again. SIGIL_TB_DIR (default: .testbed in the repository) holds
@@ -42,7 +43,7 @@ done
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 # The processes of a bed, in start order.
-services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor)
+services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor tuf)
 
 # Reuse a running bed whose env file exists and whose services all answer.
 if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
@@ -52,7 +53,8 @@ if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
 		# shellcheck source=/dev/null
 		. "$dir/env"
 		for url in "$SIGIL_TB_ISSUER/.well-known/openid-configuration" "$SIGIL_TB_FULCIO_URL/api/v1/rootCert" \
-			"$SIGIL_TB_REKOR_URL/api/v1/log" "$SIGIL_TB_REKOR_V2_URL/healthz" "$SIGIL_TB_TSA_URL/api/v1/timestamp/certchain"; do
+			"$SIGIL_TB_REKOR_URL/api/v1/log" "$SIGIL_TB_REKOR_V2_URL/healthz" "$SIGIL_TB_TSA_URL/api/v1/timestamp/certchain" \
+			"$SIGIL_TB_TUF_URL/timestamp.json"; do
 			"$dir/bin/tbctl" wait --name check --url "$url" --timeout 5s 2>/dev/null || { healthy=0; break; }
 		done
 	fi
@@ -110,9 +112,9 @@ cosign3=$(bin cosign3 "$COSIGN3_VERSION")/cosign
 # --- ports --------------------------------------------------------------
 # Host ports are chosen free; inside a namespace the ports are fixed, since
 # each namespace has a loopback of its own.
-mapfile -t p < <("$tbctl" ports 10)
+mapfile -t p < <("$tbctl" ports 11)
 github=${p[0]} ghcr=${p[1]} dockerhub=${p[2]} fulcio_port=${p[3]} fulcio_metrics=${p[4]}
-rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]}
+rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]} tuf_port=${p[10]}
 in_rekor=3000 in_fulcio=5555 in_fulcio_grpc=5554 in_fulcio_metrics=2113 in_tsa=3000
 in_trillian_rpc=8090 in_trillian_http=8091 in_signer_rpc=8092 in_signer_http=8093
 
@@ -294,6 +296,37 @@ HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
 	--tsa-config=ANY \
 	--out "$trust/signing_config_v2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (Rekor v2) failed"; }
 
+# --- TUF repository ----------------------------------------------------------
+# The trust material as the public instance distributes it, under the public
+# target names and in the public shapes (sigstore/root-signing, targets/):
+# signing_config.v0.2.json names Fulcio, Rekor v1 and the TSA;
+# signing_config_rekor_v2.v0.2.json adds Rekor v2 before Rekor v1. Its keys
+# and root (keys/tuf-*) are kept across restarts; /expired and /badsig serve
+# broken copies for negative tests.
+tufsc=$state/tuf-targets
+mkdir -p "$tufsc"
+HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
+	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
+	--out "$tufsc/signing_config.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v1) failed"; }
+HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor2_url,api-version=2,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
+	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
+	--out "$tufsc/signing_config_rekor_v2.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v2) failed"; }
+"$tbctl" tuf --keys "$keys" --out "$dir/tuf" --target "trusted_root.json=$trust/trusted_root.json" \
+	--target "signing_config.v0.2.json=$tufsc/signing_config.v0.2.json" \
+	--target "signing_config_rekor_v2.v0.2.json=$tufsc/signing_config_rekor_v2.v0.2.json" || die "tbctl tuf failed"
+cp "$keys/tuf-root.json" "$trust/tuf-root.json"
+tuf_url=http://127.0.0.1:$tuf_port
+start tuf "$tbctl" tuf-serve --listen "127.0.0.1:$tuf_port" --dir "$dir/tuf"
+ready tuf "$tuf_url/timestamp.json"
+ready tuf "$tuf_url/expired/timestamp.json"
+
 # --- the env file, written last and atomically --------------------------------
 # kv KEY VALUE: one shell-sourceable line; values are single-quoted.
 kv() {
@@ -325,6 +358,10 @@ kv() {
 	kv SIGIL_TB_TRUSTED_ROOT "$trust/trusted_root.json"
 	kv SIGIL_TB_SIGNING_CONFIG "$trust/signing_config.json"
 	kv SIGIL_TB_SIGNING_CONFIG_V2 "$trust/signing_config_v2.json"
+	kv SIGIL_TB_TUF_URL "$tuf_url"
+	kv SIGIL_TB_TUF_ROOT "$trust/tuf-root.json"
+	kv SIGIL_TB_TUF_EXPIRED_URL "$tuf_url/expired"
+	kv SIGIL_TB_TUF_BADSIG_URL "$tuf_url/badsig"
 	kv SIGIL_TB_COSIGN2 "$cosign2"
 	kv SIGIL_TB_COSIGN3 "$cosign3"
 } >"$dir/env.tmp"

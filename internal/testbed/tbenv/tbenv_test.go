@@ -41,6 +41,10 @@ SIGIL_TB_DOCKERHUB_PASSWORD='p2'
 SIGIL_TB_TRUSTED_ROOT='/tb/trust/trusted_root.json'
 SIGIL_TB_SIGNING_CONFIG='/tb/trust/signing_config.json'
 SIGIL_TB_SIGNING_CONFIG_V2='/tb/trust/signing_config_v2.json'
+SIGIL_TB_TUF_URL='http://127.0.0.1:9'
+SIGIL_TB_TUF_ROOT='/tb/trust/tuf-root.json'
+SIGIL_TB_TUF_EXPIRED_URL='http://127.0.0.1:9/expired'
+SIGIL_TB_TUF_BADSIG_URL='http://127.0.0.1:9/badsig'
 SIGIL_TB_COSIGN2='/c/cosign2'
 SIGIL_TB_COSIGN3='/c/cosign3'
 `
@@ -67,6 +71,10 @@ func TestParse(t *testing.T) {
 		TrustedRoot:      "/tb/trust/trusted_root.json",
 		SigningConfig:    "/tb/trust/signing_config.json",
 		SigningConfigV2:  "/tb/trust/signing_config_v2.json",
+		TUFURL:           "http://127.0.0.1:9",
+		TUFRoot:          "/tb/trust/tuf-root.json",
+		TUFExpiredURL:    "http://127.0.0.1:9/expired",
+		TUFBadSigURL:     "http://127.0.0.1:9/badsig",
 		Cosign2:          "/c/cosign2",
 		Cosign3:          "/c/cosign3",
 	}
@@ -80,7 +88,7 @@ func TestParse(t *testing.T) {
 		{name: "missing keys", in: strings.ReplaceAll(strings.ReplaceAll(full, "SIGIL_TB_TOKEN=", "X="), "SIGIL_TB_GHCR_USER", "Y"),
 			wantErr: "keys missing or empty: SIGIL_TB_TOKEN, SIGIL_TB_GHCR_USER"},
 		{name: "empty value", in: strings.ReplaceAll(full, "'/c/cosign3'", "''"), wantErr: "SIGIL_TB_COSIGN3"},
-		{name: "not key=value", in: full + "oops\n", wantErr: "line 28 is not KEY=value"},
+		{name: "not key=value", in: full + "oops\n", wantErr: fmt.Sprintf("line %d is not KEY=value", strings.Count(full, "\n")+1)},
 		{name: "empty", in: "", wantErr: "SIGIL_TB_DIR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

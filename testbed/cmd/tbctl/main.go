@@ -11,6 +11,8 @@
 //	tbctl htpasswd  write an htpasswd file (bcrypt) for the distribution registry
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
+//	tbctl tuf       write the bed's TUF repository (and two broken copies)
+//	tbctl tuf-serve serve them
 package main
 
 import (
@@ -21,14 +23,16 @@ import (
 )
 
 var commands = map[string]func(args []string) error{
-	"serve":    serve,
-	"bridge":   runBridge,
-	"ports":    ports,
-	"secret":   secret,
-	"keygen":   keygen,
-	"htpasswd": htpasswd,
-	"wait":     wait,
-	"get":      get,
+	"serve":     serve,
+	"bridge":    runBridge,
+	"ports":     ports,
+	"secret":    secret,
+	"keygen":    keygen,
+	"htpasswd":  htpasswd,
+	"wait":      wait,
+	"get":       get,
+	"tuf":       tufCmd,
+	"tuf-serve": tufServe,
 }
 
 func main() {
