@@ -323,7 +323,7 @@ HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
 	--target "signing_config_rekor_v2.v0.2.json=$tufsc/signing_config_rekor_v2.v0.2.json" || die "tbctl tuf failed"
 cp "$keys/tuf-root.json" "$trust/tuf-root.json"
 tuf_url=http://127.0.0.1:$tuf_port
-start tuf "$tbctl" tuf-serve --listen "127.0.0.1:$tuf_port" --dir "$dir/tuf"
+start tuf "$tbctl" tufserve --listen "127.0.0.1:$tuf_port" --dir "$dir/tuf"
 ready tuf "$tuf_url/timestamp.json"
 ready tuf "$tuf_url/expired/timestamp.json"
 

@@ -12,7 +12,9 @@
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
 //	tbctl tuf       write the bed's TUF repository (and two broken copies)
-//	tbctl tuf-serve serve them
+//	tbctl tufserve  serve them
+//	tbctl tufcache  prime a TUF cache for clients of sigstore's older
+//	                TUF client (Kyverno's CLI)
 package main
 
 import (
@@ -23,16 +25,17 @@ import (
 )
 
 var commands = map[string]func(args []string) error{
-	"serve":     serve,
-	"bridge":    runBridge,
-	"ports":     ports,
-	"secret":    secret,
-	"keygen":    keygen,
-	"htpasswd":  htpasswd,
-	"wait":      wait,
-	"get":       get,
-	"tuf":       tufCmd,
-	"tuf-serve": tufServe,
+	"serve":    serve,
+	"bridge":   runBridge,
+	"ports":    ports,
+	"secret":   secret,
+	"keygen":   keygen,
+	"htpasswd": htpasswd,
+	"wait":     wait,
+	"get":      get,
+	"tuf":      tufCmd,
+	"tufserve": tufServe,
+	"tufcache": tufCache,
 }
 
 func main() {

@@ -17,12 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	legacytuf "github.com/sigstore/sigstore/pkg/tuf"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tufrepo"
 )
 
-// The repositories tuf writes under --out, each served by tuf-serve: the
+// The repositories tuf writes under --out, each served by tufserve: the
 // good one at the server's root, the broken ones under their names.
 const (
 	tufGood    = "repo"
@@ -165,7 +166,7 @@ func loadOrCreateECKey(path string) (crypto.Signer, error) {
 // root, the broken ones under /expired/ and /badsig/, until SIGINT or
 // SIGTERM.
 func tufServe(args []string) error {
-	fs := flag.NewFlagSet("tuf-serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("tufserve", flag.ContinueOnError)
 	addr := fs.String("listen", "", "host:port to serve on (required)")
 	dir := fs.String("dir", "", "the --out directory of tbctl tuf (required)")
 	if err := fs.Parse(args); err != nil {
@@ -183,7 +184,7 @@ func tufServe(args []string) error {
 	for _, name := range []string{tufExpired, tufBadSig} {
 		mux.Handle("/"+name+"/", http.StripPrefix("/"+name, http.FileServer(http.Dir(filepath.Join(*dir, name)))))
 	}
-	logger := log.New(os.Stderr, "tbctl tuf-serve: ", log.LstdFlags)
+	logger := log.New(os.Stderr, "tbctl tufserve: ", log.LstdFlags)
 	srv := &http.Server{Handler: logRequests(logger, "tuf", mux), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -198,4 +199,35 @@ func tufServe(args []string) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	return err
+}
+
+// tufCache primes a TUF cache for the clients built on sigstore's
+// older TUF client (github.com/sigstore/sigstore/pkg/tuf, go-tuf v0.7), as
+// Kyverno's controller does at start from its --tufMirror and --tufRoot
+// flags: Kyverno's CLI has no such flags and reads only the cache that
+// TUF_ROOT names. The cache gets remote.json (the mirror), tuf.db (the
+// verified metadata) and targets/.
+func tufCache(args []string) error {
+	fs := flag.NewFlagSet("tufcache", flag.ContinueOnError)
+	cache := fs.String("cache", "", "the TUF_ROOT directory to prime (required)")
+	mirror := fs.String("mirror", "", "the TUF repository's base URL (required)")
+	rootFile := fs.String("root", "", "its initial root.json (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cache == "" || *mirror == "" || *rootFile == "" {
+		return errors.New("--cache, --mirror and --root are required")
+	}
+	root, err := os.ReadFile(*rootFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*cache, 0o700); err != nil {
+		return err
+	}
+	// The client reads its cache directory from the environment only.
+	if err := os.Setenv(legacytuf.TufRootEnv, *cache); err != nil {
+		return err
+	}
+	return legacytuf.Initialize(context.Background(), *mirror, root)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // TestTUF writes the bed's repositories twice, as two starts of the bed
-// do, and reads them as sigstore-go's client does through tuf-serve's
+// do, and reads them as sigstore-go's client does through tufserve's
 // handler layout.
 func TestTUF(t *testing.T) {
 	t.Parallel()
