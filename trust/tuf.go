@@ -56,7 +56,13 @@ type TUFOptions struct {
 	// OpenTUF, as the TUF specification requires: the cache saves
 	// downloads and, kept between runs, lets the client refuse a mirror
 	// that rolls metadata back to an older version. It gives no offline
-	// mode.
+	// mode. A container action should use a directory of the container's
+	// own file system (under os.TempDir()), which goes away with the
+	// container: the directories GitHub mounts (/github/workspace, and
+	// /github/home, which is the runner's _temp/_github_home) belong to
+	// the runner's user on a self-hosted runner, and root-owned files left
+	// there break its next checkout and its cleanup of _temp
+	// (actions/runner#434, #529).
 	CacheDir string
 	// Transport does the requests. The default is http.DefaultTransport.
 	Transport http.RoundTripper
