@@ -66,3 +66,13 @@ image:
 lint-actions:
 	./testbed/install-actionlint.sh >/dev/null
 	SIGIL_TESTBED=required go test -count=1 -run '^(TestActionMetadata|TestWorkflowsUseDeclaredInputs|TestActionlint)$$' ./e2e/docker
+
+# The Sigstore client conformance suite (conformance/README.md): the suite's
+# own pytest code at a pinned commit, verification cases only and offline,
+# against sigil and against sigstore-go's conformance client (the
+# reference); one summary line per client, per-test results in
+# conformance/results/. Needs no test bed.
+.PHONY: conformance
+conformance:
+	CGO_ENABLED=0 go build -trimpath -o bin/sigil .
+	./conformance/run.sh

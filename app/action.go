@@ -5,32 +5,35 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/sigil-dev/sigil/ghaction"
-	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/verify"
 )
 
 // Action runs sigil as a GitHub container action: the mode input chooses
-// sign or verify. It returns the process exit code; every failure is also
-// written as an ::error:: annotation.
+// sign, verify or merge. It returns the process exit code; every failure is
+// also written as an ::error:: annotation. getenv reads the variables of
+// environ.go that are sigil's own (GitHub's come through rt).
 func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) string, env Env) int {
-	mode := rt.Input("mode")
+	fe := actionInputs{rt: rt, getenv: getenv}
+	env.Name = fe.name
 	var err error
-	switch mode {
-	case "", "sign":
-		err = actionSign(ctx, rt, getenv, env)
-	case "verify":
-		err = actionVerify(ctx, rt, getenv, env)
-	case "merge":
-		err = actionMerge(rt)
+	switch mode := rt.Input("mode"); Mode(mode) {
+	case "", ModeSign:
+		err = actionSign(ctx, rt, fe, env)
+	case ModeVerify:
+		err = actionVerify(ctx, rt, fe, env)
+	case ModeMerge:
+		err = actionMerge(rt, fe)
 	default:
-		err = fmt.Errorf("mode %q: want sign, verify or merge", mode)
+		err = fmt.Errorf("%s %q: want sign, verify or merge", fe.name("mode"), mode)
 	}
 	if err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range strings.Split(explain(fe, err).Error(), "\n") {
 			_ = rt.Errorf("%s", line)
 		}
 		return 1
@@ -38,69 +41,65 @@ func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) strin
 	return 0
 }
 
-// signInputs reads and validates the sign inputs; nothing is contacted.
-func signInputs(rt *ghaction.Runtime, getenv func(string) string) (SignConfig, error) {
-	var errs []error
-	cfg := SignConfig{
-		Images:        rt.InputList("images"),
-		Files:         rt.InputList("files"),
-		SigningConfig: rt.Input("signing-config"),
-		FulcioURL:     rt.Input("fulcio-url"),
-		RekorURL:      rt.Input("rekor-url"),
-		TSAURL:        rt.Input("tsa-url"),
-		TrustedRoot:   rt.Input("trusted-root"),
-		PolicyDir:     rt.Input("policies-dir"),
-	}
-	if cfg.PolicyDir == "" {
-		cfg.PolicyDir = DefaultPolicyDir
-	}
-	var err error
-	if cfg.RegistryConfig, err = registryInputs(rt, getenv); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Recursive, err = rt.InputBool("recursive", true); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.AllowPublicLog, err = rt.InputBool("allow-public-log", false); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Format, err = sign.ParseFormat(rt.Input("format")); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Annotations, err = rt.InputKeyValues("annotations"); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.PolicyRefs, err = parsePolicyRefs(rt.Input("policy-refs")); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Concurrency, err = concurrencyInput(rt); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.validate()
+// actionInputs is the action's front end: settings are inputs.
+type actionInputs struct {
+	rt     *ghaction.Runtime
+	getenv func(string) string
 }
 
-func actionSign(ctx context.Context, rt *ghaction.Runtime, getenv func(string) string, env Env) error {
-	cfg, err := signInputs(rt, getenv)
+func (a actionInputs) raw(name string) (string, bool) {
+	v := a.rt.Input(name)
+	return v, v != ""
+}
+
+func (a actionInputs) name(s setting.Setting) string { return "input " + string(s) }
+
+func (a actionInputs) assign(s setting.Setting, v string) string { return string(s) + ": " + v }
+
+func (a actionInputs) env(key string) string {
+	switch key {
+	case EnvGitHubActor:
+		return a.rt.Context().Actor
+	case EnvDockerConfig:
+		return a.rt.Context().DockerConfig
+	case EnvGHCRHost:
+		return a.getenv(key)
+	}
+	return ""
+}
+
+// readMasked reads a mode's settings with read, then masks the secrets
+// among them in the log (even when reading failed) before anything can
+// print them.
+func readMasked[C interface{ secrets() []string }](rt *ghaction.Runtime, fe actionInputs, read func(frontEnd) (C, error)) (C, error) {
+	cfg, err := read(fe)
+	for _, s := range cfg.secrets() {
+		if s == "" {
+			continue
+		}
+		if merr := rt.AddMask(s); merr != nil {
+			return cfg, merr
+		}
+	}
+	return cfg, err
+}
+
+func actionSign(ctx context.Context, rt *ghaction.Runtime, fe actionInputs, env Env) error {
+	cfg, err := readMasked(rt, fe, readSign)
 	if err != nil {
 		return err
 	}
 	if env.IDToken == nil {
 		// Without the token variables nothing can be signed: say so before
 		// any registry is contacted.
-		for _, v := range []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
-			if getenv(v) == "" {
-				return fmt.Errorf("%w (%s is not set)", ghaction.ErrNoIDTokenPermission, v)
-			}
+		if err := rt.IDTokenAvailable(); err != nil {
+			return err
 		}
 		env.IDToken = func(ctx context.Context) (string, error) { return rt.IDToken(ctx, "sigstore") }
 	}
 	if env.Progress == nil {
 		env.Progress = func(s string) { _ = rt.Logf("%s", s) }
 	}
-	env.GHCRHost = ghcrHost(env, getenv)
 	res, err := RunSign(ctx, cfg, env)
 	if res != nil {
 		if werr := writeSignOutputs(rt, res); werr != nil && err == nil {
@@ -152,6 +151,10 @@ type output struct{ name, value string }
 func publish(rt *ghaction.Runtime, summary string, outputs ...output) error {
 	var errs []error
 	for _, o := range outputs {
+		if !slices.ContainsFunc(Outputs, func(d Output) bool { return d.Name == o.name }) {
+			errs = append(errs, fmt.Errorf("output %s is not declared in Outputs (nor in action.yml)", o.name))
+			continue
+		}
 		if err := rt.SetOutput(o.name, o.value); err != nil && !errors.Is(err, ghaction.ErrNoOutputFile) {
 			errs = append(errs, err)
 		}
@@ -162,52 +165,11 @@ func publish(rt *ghaction.Runtime, summary string, outputs ...output) error {
 	return errors.Join(errs...)
 }
 
-// verifyInputs reads and validates the verify inputs; nothing is contacted.
-func verifyInputs(rt *ghaction.Runtime, getenv func(string) string) (VerifyConfig, error) {
-	var errs []error
-	cfg := VerifyConfig{
-		Images:                    rt.InputList("images"),
-		Files:                     rt.InputList("files"),
-		Bundle:                    rt.Input("bundle"),
-		CertificateIdentity:       rt.Input("certificate-identity"),
-		CertificateIdentityRegexp: rt.Input("certificate-identity-regexp"),
-		Issuer:                    rt.Input("certificate-oidc-issuer"),
-		IssuerRegexp:              rt.Input("certificate-oidc-issuer-regexp"),
-		Repository:                rt.Input("repository"),
-		Workflow:                  rt.Input("workflow"),
-		Ref:                       rt.Input("ref"),
-		RunnerEnvironment:         rt.Input("runner-environment"),
-		TrustedRoot:               rt.Input("trusted-root"),
-	}
-	var err error
-	if cfg.RegistryConfig, err = registryInputs(rt, getenv); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.AnyIdentityUnsafe, err = rt.InputBool("any-identity-unsafe", false); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Recursive, err = rt.InputBool("recursive", false); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Format, err = verify.ParseFormat(rt.Input("format")); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Concurrency, err = concurrencyInput(rt); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
-	_, err = cfg.policy()
-	return cfg, err
-}
-
-func actionVerify(ctx context.Context, rt *ghaction.Runtime, getenv func(string) string, env Env) error {
-	cfg, err := verifyInputs(rt, getenv)
+func actionVerify(ctx context.Context, rt *ghaction.Runtime, fe actionInputs, env Env) error {
+	cfg, err := readMasked(rt, fe, readVerify)
 	if err != nil {
 		return err
 	}
-	env.GHCRHost = ghcrHost(env, getenv)
 	report, err := RunVerify(ctx, cfg, env)
 	if report != nil {
 		if werr := writeVerifyOutputs(rt, report); werr != nil && err == nil {
@@ -228,13 +190,12 @@ func writeVerifyOutputs(rt *ghaction.Runtime, r *verify.Report) error {
 	return publish(rt, VerifySummary(r), output{"report", string(js)}, output{"verified", strconv.FormatBool(r.Verified)})
 }
 
-func actionMerge(rt *ghaction.Runtime) error {
-	m, err := RunMerge(MergeConfig{
-		Reports:     rt.InputList("reports"),
-		TrustedRoot: rt.Input("trusted-root"),
-		PolicyDir:   rt.Input("policies-dir"),
-		PolicyRefs:  rt.Input("policy-refs"),
-	})
+func actionMerge(rt *ghaction.Runtime, fe actionInputs) error {
+	cfg, err := readMerge(fe)
+	if err != nil {
+		return err
+	}
+	m, err := RunMerge(cfg)
 	if m == nil {
 		return err
 	}

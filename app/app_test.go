@@ -5,16 +5,20 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/ghaction"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
@@ -42,24 +46,25 @@ func golden(t *testing.T, name, got string) {
 func dg(c string) string { return "sha256:" + strings.Repeat(c, 64) }
 
 func sampleSigned() *Signed {
-	log := func(i int64) sign.LogEntry {
-		return sign.LogEntry{URL: "https://rekor.example", Version: 1, Index: i, IntegratedTime: 1700000000, EntryURL: "https://rekor.example/api/v1/log/entries?logIndex=1"}
+	log := func(i int64) artifact.LogEntry {
+		t := time.Unix(1700000000, 0).UTC()
+		return artifact.LogEntry{URL: "https://rekor.example", Version: 1, Index: i, LogID: "c0d23d6a", IntegratedTime: &t, EntryURL: "https://rekor.example/api/v1/log/entries?logIndex=1"}
 	}
 	return &Signed{
 		TrustedRoot: "trusted_root.json",
 		PolicyDir:   "sigil-policies",
 		Result: sign.Result{
-			Identity: sign.Identity{Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0", Issuer: "https://token.actions.githubusercontent.com"},
+			Identity: artifact.Identity{Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.0.0", Issuer: "https://token.actions.githubusercontent.com"},
 			Images: []sign.Image{
-				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatBundle, Location: "ghcr.io/org/app@" + dg("b"), ReadBack: sign.ReadBackReferrers, Log: log(10)},
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
+				{Target: artifact.Target{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("a")}, Signatures: []sign.Signature{
+					{Format: artifact.FormatBundle, Location: "ghcr.io/org/app@" + dg("b"), ReadBack: sign.ReadBackReferrers, Log: log(10)},
+					{Format: artifact.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(11)},
 				}},
-				{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("c"), Platform: "linux/arm64", Index: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("c", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
+				{Target: artifact.Target{Reference: "ghcr.io/org/app:v1", Repository: "ghcr.io/org/app", Digest: dg("c"), Platform: "linux/arm64", Index: dg("a")}, Signatures: []sign.Signature{
+					{Format: artifact.FormatLegacy, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("c", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(12)},
 				}},
-				{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: dg("a"), Signatures: []sign.Signature{
-					{Format: sign.FormatLegacy, Location: "index.docker.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
+				{Target: artifact.Target{Reference: "docker.io/org/app:v1", Repository: "index.docker.io/org/app", Digest: dg("a")}, Signatures: []sign.Signature{
+					{Format: artifact.FormatLegacy, Location: "index.docker.io/org/app:sha256-" + strings.Repeat("a", 64) + ".sig", ReadBack: sign.ReadBackLegacyTag, Log: log(13)},
 				}},
 			},
 			Files: []sign.File{{Path: "dist/app_linux_amd64.tar.gz", SHA256: "0123", Bundle: "dist/app_linux_amd64.tar.gz.sigstore.json", Log: log(14)}},
@@ -167,7 +172,7 @@ func TestGuardPublicLog(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tok := fakeToken(tc.claims)
-			f := guardPublicLog(func(context.Context) (string, error) { return tok, nil }, tc.services, tc.allow)
+			f := guardPublicLog(func(context.Context) (string, error) { return tok, nil }, tc.services, tc.allow, actionInputs{}.name)
 			got, err := f(context.Background())
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
@@ -183,7 +188,49 @@ func TestGuardPublicLog(t *testing.T) {
 	}
 }
 
-func TestSignInputErrors(t *testing.T) {
+// failingTransport fails the test on any request: a run refused for its
+// inputs must contact nothing.
+type failingTransport struct{ t *testing.T }
+
+func (f failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.t.Errorf("a refused run sent %s %s", r.Method, r.URL)
+	return nil, errors.New("no requests here")
+}
+
+// runAction runs the action with inputs (names without INPUT_), a trusted
+// root on disk and an identity token source that fails the test, so that
+// nothing is contacted; it returns the exit code and what was printed.
+func runAction(t *testing.T, inputs map[string]string) (int, string) {
+	t.Helper()
+	tr := filepath.Join("..", "policy", "testdata", "private-no-ct.trusted_root.json")
+	getenv := func(k string) string {
+		if k == "INPUT_TRUSTED-ROOT" {
+			if v, ok := inputs["TRUSTED-ROOT"]; ok {
+				return v
+			}
+			return tr
+		}
+		if strings.HasPrefix(k, "ACTIONS_ID_TOKEN_REQUEST_") {
+			return "http://127.0.0.1:9/token?x"
+		}
+		return inputs[strings.TrimPrefix(k, "INPUT_")]
+	}
+	var stdout bytes.Buffer
+	rt, err := ghaction.New(ghaction.WithGetenv(getenv), ghaction.WithStdout(&stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{
+		Transport: failingTransport{t},
+		IDToken: func(context.Context) (string, error) {
+			t.Error("a refused run asked for an identity token")
+			return "", errors.New("no token")
+		},
+	}
+	return Action(t.Context(), rt, getenv, env), stdout.String()
+}
+
+func TestActionRefusesBadInputs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -191,28 +238,31 @@ func TestSignInputErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"nothing to sign", map[string]string{}, "nothing to sign"},
-		{"bad format", map[string]string{"IMAGES": "a/b:c", "FORMAT": "sbom"}, `format "sbom"`},
-		{"bad bool", map[string]string{"IMAGES": "a/b:c", "RECURSIVE": "yes please"}, "recursive"},
-		{"bad concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "many"}, "concurrency"},
-		{"zero concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "0"}, "want 1 to 256"},
-		{"bad credentials", map[string]string{"IMAGES": "a/b:c", "REGISTRY-CREDENTIALS": "docker.io=nopassword"}, "registry-credentials"},
-		{"annotations without legacy", map[string]string{"IMAGES": "a/b:c", "FORMAT": "bundle", "ANNOTATIONS": "a=b"}, "annotations"},
-		{"bad annotation", map[string]string{"IMAGES": "a/b:c", "ANNOTATIONS": "novalue"}, "annotations"},
-		{"bad policy-refs", map[string]string{"IMAGES": "a/b:c", "POLICY-REFS": "branches"}, "policy-refs"},
+		{"bad format", map[string]string{"IMAGES": "a/b:c", "FORMAT": "sbom"}, `input format: "sbom": want both, bundle or legacy`},
+		{"verify format in sign", map[string]string{"IMAGES": "a/b:c", "FORMAT": "any"}, `input format: "any"`},
+		{"bad bool", map[string]string{"IMAGES": "a/b:c", "RECURSIVE": "yes please"}, "input recursive"},
+		{"bad concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "many"}, "input concurrency"},
+		{"zero concurrency", map[string]string{"IMAGES": "a/b:c", "CONCURRENCY": "0"}, "input concurrency: 0: want 1 to 256"},
+		{"bad credentials", map[string]string{"IMAGES": "a/b:c", "REGISTRY-CREDENTIALS": "docker.io=nopassword"}, "input registry-credentials"},
+		{"annotations without legacy", map[string]string{"IMAGES": "a/b:c", "FORMAT": "bundle", "ANNOTATIONS": "a=b"}, "use format: both or format: legacy"},
+		{"bad annotation", map[string]string{"IMAGES": "a/b:c", "ANNOTATIONS": "novalue"}, "input annotations"},
+		{"bad policy-refs", map[string]string{"IMAGES": "a/b:c", "POLICY-REFS": "branches"}, "input policy-refs"},
+		{"bad fulcio url", map[string]string{"IMAGES": "a/b:c", "FULCIO-URL": "ftp://x"}, "input fulcio-url"},
+		{"missing trusted root", map[string]string{"IMAGES": "a/b:c", "TRUSTED-ROOT": "/nonexistent.json"}, "input trusted-root"},
+		{"unknown mode", map[string]string{"MODE": "attest"}, `input mode "attest": want sign, verify or merge`},
+		{"verify without identity", map[string]string{"MODE": "verify", "IMAGES": "a/b:c"}, "no identity to check"},
+		{"verify bad format", map[string]string{"MODE": "verify", "IMAGES": "a/b:c", "REPOSITORY": "o/r", "FORMAT": "both"}, `input format: "both": want any, bundle or legacy`},
+		{"merge nothing", map[string]string{"MODE": "merge"}, "nothing to merge"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rt, err := ghaction.New(ghaction.WithGetenv(func(k string) string { return tc.inputs[strings.TrimPrefix(k, "INPUT_")] }), ghaction.WithStdout(&bytes.Buffer{}))
-			if err != nil {
-				t.Fatal(err)
+			code, out := runAction(t, tc.inputs)
+			if code != 1 || !strings.Contains(out, "::error::") || !strings.Contains(out, tc.wantErr) {
+				t.Fatalf("exit %d, output %q; want 1 and an ::error:: mentioning %q", code, out, tc.wantErr)
 			}
-			_, err = signInputs(rt, func(string) string { return "" })
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-			}
-			if strings.Contains(err.Error(), "nopassword") {
-				t.Errorf("error leaks a secret: %v", err)
+			if strings.Contains(out, "nopassword") {
+				t.Errorf("output leaks a secret: %v", out)
 			}
 		})
 	}
@@ -268,10 +318,18 @@ func TestRunMerge(t *testing.T) {
 	if _, err := RunMerge(MergeConfig{Reports: []string{filepath.Join(dir, "garbage.json")}, PolicyDir: policies}); err == nil || !strings.Contains(err.Error(), "not a sigil signatures output") {
 		t.Errorf("garbage report: err = %v", err)
 	}
-	if _, err := RunMerge(MergeConfig{Reports: []string{"x"}, PolicyRefs: "branches"}); err == nil || !strings.Contains(err.Error(), "policy-refs") {
-		t.Errorf("bad policy-refs: %v", err)
-	}
 	if _, err := RunMerge(MergeConfig{}); err == nil {
 		t.Error("merging nothing succeeded")
 	}
+}
+
+// mustRuntime is a Runtime reading env (names as the runner sets them)
+// and writing to a discarded buffer.
+func mustRuntime(t *testing.T, env map[string]string) *ghaction.Runtime {
+	t.Helper()
+	rt, err := ghaction.New(ghaction.WithGetenv(func(k string) string { return env[k] }), ghaction.WithStdout(&bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }

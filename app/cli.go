@@ -4,151 +4,283 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/oauthflow"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sigil-dev/sigil/ghaction"
-	"github.com/sigil-dev/sigil/ghaction/inputlist"
-	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/verify"
 )
 
-const cliUsage = `sigil signs container images and release files keylessly with Sigstore,
-and verifies them.
-
-Usage:
-  sigil sign   [flags] [IMAGE...]
-  sigil verify [flags] [IMAGE...]
-  sigil merge  [flags] SIGNATURES.json...
-
-Run "sigil sign --help" or "sigil verify --help" for the flags. Flags are
-named like the action's inputs; list flags take one value per use or
-comma-separated values.
-`
-
-// PublicOIDCIssuer is the public Sigstore OIDC issuer used for interactive
+// publicOIDCIssuer is the public Sigstore OIDC issuer used for interactive
 // sign-in when no token is given.
-const PublicOIDCIssuer = "https://oauth2.sigstore.dev/auth"
+const publicOIDCIssuer = "https://oauth2.sigstore.dev/auth"
 
-// CLI runs sigil as a command-line tool and returns the exit code.
+// Exit codes of the CLI.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	usagePrefix = "Run 'sigil --help' for usage."
+)
+
+// usageError is a command line that cobra or sigil could not make sense
+// of: exit code 2, as flag parsers do.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// CLI runs sigil as a command-line tool and returns the exit code: 0 on
+// success, 1 when the run failed, 2 for a command line it cannot parse.
+// getenv reads the variables of environ.go.
 func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, env Env) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, cliUsage)
-		return 2
+	root := newRootCommand(stdout, stderr, getenv, env)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	var err error
-	switch args[0] {
-	case "sign":
-		err = cliSign(ctx, args[1:], stdout, stderr, getenv, env)
-	case "verify":
-		err = cliVerify(ctx, args[1:], stdout, stderr, getenv, env)
-	case "merge":
-		err = cliMerge(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, cliUsage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "sigil: unknown command %q\n\n%s", args[0], cliUsage)
-		return 2
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
+		fmt.Fprintf(stderr, "sigil: %v\n%s\n", err, usagePrefix)
+		return exitUsage
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "sigil %s: %v\n", args[0], err)
-		return 1
-	}
-	return 0
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	return exitFailed
 }
 
-// listFlag collects a repeatable flag whose values may be comma-separated.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, inputlist.ParseList(v)...)
-	return nil
+// cliFlags is the CLI's front end: settings are flags of the command.
+type cliFlags struct {
+	mode   Mode
+	flags  *pflag.FlagSet
+	getenv func(string) string
 }
 
-// linesFlag collects a repeatable flag, one value per use.
-type linesFlag []string
+// raw is the flag's value when given (repeated flags joined by newlines),
+// else the input's environment variable when set, else the flag's default.
+func (c cliFlags) raw(name string) (string, bool) {
+	f := c.flags.Lookup(name)
+	in := input(name)
+	if f != nil && f.Changed {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			return strings.Join(sv.GetSlice(), "\n"), true
+		}
+		return f.Value.String(), true
+	}
+	if in.Env != "" {
+		if v := c.getenv(in.Env); v != "" {
+			return v, true
+		}
+	}
+	return in.flagDefault(c.mode), true
+}
 
-func (l *linesFlag) String() string     { return strings.Join(*l, "\n") }
-func (l *linesFlag) Set(v string) error { *l = append(*l, v); return nil }
+func (c cliFlags) name(s setting.Setting) string { return "--" + string(s) }
 
-func cliSign(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, env Env) error {
-	fs := flag.NewFlagSet("sigil sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		images, files  listFlag
-		annotations    linesFlag
-		format         = fs.String("format", "both", "signature formats for images: both, bundle or legacy")
-		recursive      = fs.Bool("recursive", true, "also sign each platform manifest of a multi-arch index")
-		signingConfig  = fs.String("signing-config", "", "Sigstore signing config JSON (Fulcio, Rekor, TSA URLs)")
-		fulcioURL      = fs.String("fulcio-url", "", "Fulcio URL (overrides the signing config)")
-		rekorURL       = fs.String("rekor-url", "", "Rekor v1 URL (overrides the signing config)")
-		tsaURL         = fs.String("tsa-url", "", "timestamp authority URL, full path (overrides the signing config)")
-		trustedRoot    = fs.String("trusted-root", "", "trusted root JSON; default: the public instance's, through TUF")
-		concurrency    = fs.Int("concurrency", DefaultConcurrency, "artifacts signed and pushed at once")
-		allowPublicLog = fs.Bool("allow-public-log", false, "let a private repository write its name to the public Rekor log")
-		identityToken  = fs.String("identity-token", "", "OIDC identity token, or @FILE to read it; default: GitHub's token endpoint, else interactive sign-in")
-		jsonOut        = fs.Bool("json", false, "print the signatures JSON instead of the summary")
-		policiesDir    = fs.String("policies-dir", "", "write generated consumer policies into this directory")
-		policyRefs     = fs.String("policy-refs", PolicyRefsTags, "refs the generated policies admit: tags (the signing workflow at any tag) or exact")
-	)
-	fs.Var(&images, "images", "image references to sign (tags or digests)")
-	fs.Var(&files, "files", "globs of files to sign; each gets FILE.sigstore.json")
-	fs.Var(&annotations, "annotations", "key=value annotation signed into the legacy payload (repeatable)")
-	regFlags := addRegistryFlags(fs)
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+func (c cliFlags) assign(s setting.Setting, v string) string { return "--" + string(s) + " " + v }
+
+func (c cliFlags) env(key string) string { return c.getenv(key) }
+
+// addFlags declares mode's flags from the input table.
+func addFlags(fs *pflag.FlagSet, mode Mode) {
+	for _, in := range Inputs {
+		if in.ActionOnly || !in.in(mode) {
+			continue
+		}
+		usage := in.Usage
+		if in.Env != "" {
+			usage += " (default $" + in.Env + ")"
+		}
+		switch in.kind {
+		case kindBool:
+			fs.Bool(in.Name, in.flagDefault(mode) == "true", usage)
+		case kindList, kindKeyValues, kindCredentials:
+			fs.StringArray(in.Name, nil, usage)
+		default:
+			fs.String(in.Name, in.flagDefault(mode), usage)
+		}
 	}
-	images = append(images, rest...)
-	cfg := SignConfig{
-		Images: images, Files: files, Recursive: *recursive,
-		SigningConfig: *signingConfig, FulcioURL: *fulcioURL, RekorURL: *rekorURL, TSAURL: *tsaURL, TrustedRoot: *trustedRoot,
-		Concurrency: *concurrency, AllowPublicLog: *allowPublicLog, PolicyDir: *policiesDir,
+}
+
+// cliCommand declares one mode's command.
+type cliCommand struct {
+	mode    Mode
+	use     string
+	short   string
+	example string
+	// positional names the input positional arguments add to.
+	positional string
+	run        func(cmd *cobra.Command, fe cliFlags, env Env) error
+}
+
+func newRootCommand(stdout, stderr io.Writer, getenv func(string) string, env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sigil",
+		Short: "Keyless Sigstore signing and verification of container images and release files",
+		Long: `sigil signs container images and release files keylessly with Sigstore, and
+verifies them. Flags are named like the GitHub action's inputs; list flags
+repeat, or take comma-separated values.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
-	var errs []error
-	if cfg.RegistryConfig, err = regFlags.config(getenv); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Format, err = sign.ParseFormat(*format); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.PolicyRefs, err = parsePolicyRefs(*policyRefs); err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Annotations, err = inputlist.ParseKeyValues(strings.Join(annotations, "\n")); err != nil {
-		errs = append(errs, fmt.Errorf("annotations: %w", err))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if env.IDToken == nil {
-		env.IDToken = cliTokenSource(*identityToken, getenv, stderr)
-	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	if env.Progress == nil {
 		env.Progress = func(s string) { fmt.Fprintln(stderr, s) }
 	}
-	env.GHCRHost = ghcrHost(env, getenv)
-	res, err := RunSign(ctx, cfg, env)
-	if err != nil {
-		return err
+
+	commands := []cliCommand{
+		{
+			mode: ModeSign, use: "sign [flags] [IMAGE...]", positional: "images",
+			short: "Sign images and files under one certificate, and attach the signatures",
+			example: `  # in a workflow step with id-token: write, or after a browser sign-in
+  sigil sign ghcr.io/org/app:v1.2.3 docker.io/org/app:v1.2.3 --files 'dist/*'
+
+  # a private Sigstore
+  sigil sign IMAGE --signing-config signing_config.json --trusted-root trusted_root.json`,
+			run: func(cmd *cobra.Command, fe cliFlags, env Env) error {
+				cfg, err := readSign(fe)
+				if err != nil {
+					return err
+				}
+				if env.IDToken == nil {
+					tok, _ := fe.raw("identity-token")
+					env.IDToken = cliTokenSource(tok, getenv, stderr)
+				}
+				res, err := RunSign(cmd.Context(), cfg, env)
+				if err != nil {
+					return err
+				}
+				if asJSON(fe) {
+					return writeJSON(stdout, res.Result)
+				}
+				fmt.Fprint(stdout, SignSummary(res))
+				return nil
+			},
+		},
+		{
+			mode: ModeVerify, use: "verify [flags] [IMAGE...]", positional: "images",
+			short: "Verify the signatures of images and files against an identity policy",
+			example: `  # a GitHub workflow's release, by preset
+  sigil verify ghcr.io/org/app:v1.2.3 --repository org/app --workflow release.yml --ref 'refs/tags/v*'
+
+  # a file, by exact identity
+  sigil verify --files dist/app.tar.gz \
+    --certificate-identity https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.2.3`,
+			run: func(cmd *cobra.Command, fe cliFlags, env Env) error {
+				cfg, err := readVerify(fe)
+				if err != nil {
+					return err
+				}
+				report, err := RunVerify(cmd.Context(), cfg, env)
+				if report != nil {
+					if asJSON(fe) {
+						if jerr := writeJSON(stdout, report); jerr != nil && err == nil {
+							err = jerr
+						}
+					} else {
+						report.WriteText(stdout)
+					}
+				}
+				var ve *verify.Error
+				if errors.As(err, &ve) {
+					// The report above already says which checks failed and why.
+					return fmt.Errorf("%d artifact(s) failed verification", len(ve.Failed))
+				}
+				return err
+			},
+		},
+		{
+			mode: ModeMerge, use: "merge [flags] SIGNATURES.json...", positional: "reports",
+			short:   "Merge the signatures outputs of several sign runs into one summary and one set of policies",
+			example: `  sigil merge --policies-dir policies/ signatures-*.json`,
+			run: func(_ *cobra.Command, fe cliFlags, _ Env) error {
+				cfg, err := readMerge(fe)
+				if err != nil {
+					return err
+				}
+				m, err := RunMerge(cfg)
+				if m != nil {
+					for _, w := range m.Warnings {
+						fmt.Fprintln(stderr, "warning:", w)
+					}
+					if asJSON(fe) {
+						return errors.Join(err, writeJSON(stdout, m.Combined))
+					}
+					fmt.Fprint(stdout, MergeSummary(m))
+				}
+				return err
+			},
+		},
 	}
-	if *jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res.Result)
+	for _, c := range commands {
+		root.AddCommand(c.command(getenv, env))
 	}
-	fmt.Fprint(stdout, SignSummary(res))
-	return nil
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print sigil's version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(stdout, "sigil", version())
+			return nil
+		},
+	})
+	return root
+}
+
+func (c cliCommand) command(getenv func(string) string, env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: c.use, Short: c.short, Example: c.example}
+	addFlags(cmd.Flags(), c.mode)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		fe := cliFlags{mode: c.mode, flags: cmd.Flags(), getenv: getenv}
+		for _, a := range args {
+			if err := cmd.Flags().Set(c.positional, a); err != nil {
+				return usageError{err}
+			}
+		}
+		e := env
+		e.Name = fe.name
+		return explain(fe, c.run(cmd, fe, e))
+	}
+	return cmd
+}
+
+func asJSON(fe cliFlags) bool {
+	v, _ := fe.raw("json")
+	return v == "true"
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// version is the module version sigil was built at, or its VCS revision.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = s.Value
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
 }
 
 // cliTokenSource picks the identity token: the flag (a token or @FILE),
@@ -160,12 +292,12 @@ func cliTokenSource(flagValue string, getenv func(string) string, stderr io.Writ
 		case strings.HasPrefix(flagValue, "@"):
 			b, err := os.ReadFile(flagValue[1:])
 			if err != nil {
-				return "", fmt.Errorf("identity-token: %w", err)
+				return "", fmt.Errorf("--identity-token: %w", err)
 			}
 			return strings.TrimSpace(string(b)), nil
 		case flagValue != "":
 			return flagValue, nil
-		case getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "":
+		case getenv(EnvIDTokenURL) != "":
 			rt, err := ghaction.New(ghaction.WithGetenv(getenv), ghaction.WithStdout(io.Discard))
 			if err != nil {
 				return "", err
@@ -173,143 +305,10 @@ func cliTokenSource(flagValue string, getenv func(string) string, stderr io.Writ
 			return rt.IDToken(ctx, "sigstore")
 		}
 		fmt.Fprintln(stderr, "No identity token given: opening a browser to sign in to Sigstore.")
-		tok, err := oauthflow.OIDConnect(PublicOIDCIssuer, "sigstore", "", "", oauthflow.DefaultIDTokenGetter)
+		tok, err := oauthflow.OIDConnect(publicOIDCIssuer, "sigstore", "", "", oauthflow.DefaultIDTokenGetter)
 		if err != nil {
 			return "", fmt.Errorf("interactive sign-in: %w (pass --identity-token in a non-interactive job)", err)
 		}
 		return tok.RawString, nil
 	}
-}
-
-func cliVerify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, env Env) error {
-	fs := flag.NewFlagSet("sigil verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var images, files listFlag
-	fs.Var(&images, "images", "image references to verify (tags or digests)")
-	fs.Var(&files, "files", "globs of files to verify; each against FILE.sigstore.json")
-	var cfg VerifyConfig
-	fs.StringVar(&cfg.Bundle, "bundle", "", "the bundle of a single file (default FILE.sigstore.json)")
-	fs.StringVar(&cfg.CertificateIdentity, "certificate-identity", "", "exact certificate identity (SAN), e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/v1.0.0")
-	fs.StringVar(&cfg.CertificateIdentityRegexp, "certificate-identity-regexp", "", "certificate identity as a regexp")
-	fs.StringVar(&cfg.Issuer, "certificate-oidc-issuer", "", "exact OIDC issuer (default "+verify.GitHubIssuer+")")
-	fs.StringVar(&cfg.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "OIDC issuer as a regexp")
-	fs.StringVar(&cfg.Repository, "repository", "", "GitHub preset: the signing repository, OWNER/NAME")
-	fs.StringVar(&cfg.Workflow, "workflow", "", "GitHub preset: the signing workflow's path, e.g. .github/workflows/release.yml")
-	fs.StringVar(&cfg.Ref, "ref", "", "GitHub preset: the signing ref, a glob such as refs/tags/v*")
-	fs.StringVar(&cfg.RunnerEnvironment, "runner-environment", "", "GitHub preset: github-hosted or self-hosted")
-	fs.BoolVar(&cfg.AnyIdentityUnsafe, "any-identity-unsafe", false, "accept a signature by anyone the trusted root certifies (no identity check)")
-	fs.StringVar(&cfg.TrustedRoot, "trusted-root", "", "trusted root JSON; default: the public instance's, through TUF")
-	format := fs.String("format", "any", "required image signature format: any, bundle or legacy")
-	fs.BoolVar(&cfg.Recursive, "recursive", false, "also verify each platform manifest of a multi-arch index")
-	fs.IntVar(&cfg.Concurrency, "concurrency", DefaultConcurrency, "artifacts verified at once")
-	jsonOut := fs.Bool("json", false, "print the report as JSON instead of text")
-	regFlags := addRegistryFlags(fs)
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg.Images, cfg.Files = append(images, rest...), files
-	if cfg.Format, err = verify.ParseFormat(*format); err != nil {
-		return err
-	}
-	if cfg.RegistryConfig, err = regFlags.config(getenv); err != nil {
-		return err
-	}
-	env.GHCRHost = ghcrHost(env, getenv)
-	report, err := RunVerify(ctx, cfg, env)
-	if report != nil {
-		if *jsonOut {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(report); jerr != nil && err == nil {
-				err = jerr
-			}
-		} else {
-			report.WriteText(stdout)
-		}
-	}
-	var ve *verify.Error
-	if errors.As(err, &ve) {
-		// The report above already says which checks failed and why.
-		return fmt.Errorf("%d artifact(s) failed verification", len(ve.Failed))
-	}
-	return err
-}
-
-// registryFlags are the registry flags shared by sign and verify.
-type registryFlags struct {
-	githubToken *string
-	creds       linesFlag
-}
-
-func addRegistryFlags(fs *flag.FlagSet) *registryFlags {
-	r := &registryFlags{githubToken: fs.String("github-token", "", "token for ghcr.io (default $GITHUB_TOKEN)")}
-	fs.Var(&r.creds, "registry-credentials", "host=username:password (repeatable); DOCKER_CONFIG is read too")
-	return r
-}
-
-func (r *registryFlags) config(getenv func(string) string) (RegistryConfig, error) {
-	c := RegistryConfig{GitHubToken: *r.githubToken, GitHubActor: getenv("GITHUB_ACTOR"), DockerConfigDir: getenv("DOCKER_CONFIG")}
-	if c.GitHubToken == "" {
-		c.GitHubToken = getenv("GITHUB_TOKEN")
-	}
-	var err error
-	if c.Credentials, err = inputlist.ParseCredentials(strings.Join(r.creds, "\n")); err != nil {
-		return c, fmt.Errorf("registry-credentials: %w", err)
-	}
-	return c, nil
-}
-
-// ghcrHost is the registry github-token is for: ghcr.io unless
-// SIGIL_GHCR_HOST names another (GitHub Enterprise Server's, or the test
-// bed's).
-func ghcrHost(env Env, getenv func(string) string) string {
-	if env.GHCRHost != "" {
-		return env.GHCRHost
-	}
-	return getenv("SIGIL_GHCR_HOST")
-}
-
-// parseInterspersed parses flags wherever they stand among the positional
-// arguments (the flag package stops at the first positional one), so that
-// "sigil verify IMAGE --files F" means what it says. After "--" everything
-// is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
-}
-
-func cliMerge(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sigil merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg MergeConfig
-	fs.StringVar(&cfg.TrustedRoot, "trusted-root", "", "private Sigstore trusted root to write into the policies")
-	fs.StringVar(&cfg.PolicyDir, "policies-dir", DefaultPolicyDir, "directory for the merged consumer policies")
-	fs.StringVar(&cfg.PolicyRefs, "policy-refs", PolicyRefsTags, "refs the policies admit: tags (the signing workflow at any tag) or exact")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg.Reports = rest
-	m, err := RunMerge(cfg)
-	if m != nil {
-		for _, w := range m.Warnings {
-			fmt.Fprintln(stderr, "warning:", w)
-		}
-		fmt.Fprint(stdout, MergeSummary(m))
-	}
-	return err
 }

@@ -7,7 +7,11 @@ import (
 	"os"
 	"sort"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/trust"
 )
 
 // MergeConfig merges the signatures outputs of several sign runs (a release
@@ -21,7 +25,7 @@ type MergeConfig struct {
 	TrustedRoot string
 	// PolicyDir receives the policies. The default is DefaultPolicyDir.
 	PolicyDir string
-	// PolicyRefs is PolicyRefsTags or PolicyRefsExact; empty means tags.
+	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.
 	PolicyRefs string
 }
 
@@ -32,7 +36,7 @@ type Merged struct {
 	// Combined holds every image and file; its identity is the first run's.
 	Combined sign.Result
 	// Identities are the distinct signing identities.
-	Identities []sign.Identity
+	Identities []artifact.Identity
 	// PolicyDir is where the policies were written.
 	PolicyDir string
 	Warnings  []string
@@ -40,11 +44,8 @@ type Merged struct {
 
 // RunMerge reads the reports and writes the combined policies.
 func RunMerge(cfg MergeConfig) (*Merged, error) {
-	if _, err := parsePolicyRefs(cfg.PolicyRefs); err != nil {
-		return nil, err
-	}
 	if len(cfg.Reports) == 0 {
-		return nil, errors.New("nothing to merge: set reports to the signatures JSON files of the sign runs (globs)")
+		return nil, errors.New("nothing to merge: give reports, the signatures JSON files of the sign runs (globs)")
 	}
 	files, err := ExpandFiles(cfg.Reports)
 	if err != nil {
@@ -54,7 +55,7 @@ func RunMerge(cfg MergeConfig) (*Merged, error) {
 	if m.PolicyDir == "" {
 		m.PolicyDir = DefaultPolicyDir
 	}
-	seen := map[sign.Identity]bool{}
+	seen := map[artifact.Identity]bool{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -83,10 +84,12 @@ func RunMerge(cfg MergeConfig) (*Merged, error) {
 		}
 		return a.Digest < b.Digest
 	})
-	refs, err := parsePolicyRefs(cfg.PolicyRefs)
-	if err != nil {
-		return nil, err
+	var tr *root.TrustedRoot
+	if cfg.TrustedRoot != "" {
+		if tr, err = trust.LoadTrustedRoot(cfg.TrustedRoot); err != nil {
+			return nil, err
+		}
 	}
-	m.Warnings, err = writePolicies(m.PolicyDir, cfg.TrustedRoot, refs, m.Results...)
+	m.Warnings, err = writePolicies(m.PolicyDir, tr, cfg.PolicyRefs, m.Results...)
 	return m, err
 }

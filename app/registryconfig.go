@@ -1,16 +1,12 @@
 package app
 
 import (
-	"fmt"
-	"strconv"
-
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/sigil-dev/sigil/ghaction"
-	"github.com/sigil-dev/sigil/ghaction/inputlist"
 	"github.com/sigil-dev/sigil/registry"
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // RegistryConfig is how sigil authenticates to registries, shared by sign
@@ -18,15 +14,27 @@ import (
 type RegistryConfig struct {
 	GitHubToken     string
 	GitHubActor     string
-	Credentials     []inputlist.Credential
+	Credentials     []registry.Credential
 	DockerConfigDir string
+	// GHCRHost is the registry GitHubToken is for; the default is ghcr.io.
+	GHCRHost string
+}
+
+// secrets are the values to keep out of logs.
+func (c RegistryConfig) secrets() []string {
+	out := []string{c.GitHubToken}
+	for _, cr := range c.Credentials {
+		out = append(out, cr.Password)
+	}
+	return out
 }
 
 // remote returns the registry credentials and the go-containerregistry
 // options every registry call of the run shares (one connection pool, one
-// authentication per repository).
-func (c RegistryConfig) remote(ghcrHost string, t http.RoundTripper) (registry.Auth, []remote.Option, error) {
-	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: ghcrHost, DockerConfigDir: c.DockerConfigDir}
+// authentication per repository). name renders settings in error messages
+// as the front end calls them.
+func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) string) (registry.Auth, []remote.Option, error) {
+	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: c.GHCRHost, DockerConfigDir: c.DockerConfigDir, Name: name}
 	kc, err := auth.Keychain()
 	if err != nil {
 		return auth, nil, err
@@ -37,34 +45,3 @@ func (c RegistryConfig) remote(ghcrHost string, t http.RoundTripper) (registry.A
 
 // userAgent names sigil to registries.
 const userAgent = "sigil"
-
-// registryInputs reads the registry inputs shared by both modes, masking the
-// token (InputCredentials masks the passwords).
-func registryInputs(rt *ghaction.Runtime, getenv func(string) string) (RegistryConfig, error) {
-	c := RegistryConfig{
-		GitHubToken:     rt.Input("github-token"),
-		GitHubActor:     getenv("GITHUB_ACTOR"),
-		DockerConfigDir: getenv("DOCKER_CONFIG"),
-	}
-	if c.GitHubToken != "" {
-		if err := rt.AddMask(c.GitHubToken); err != nil {
-			return c, err
-		}
-	}
-	var err error
-	c.Credentials, err = rt.InputCredentials("registry-credentials")
-	return c, err
-}
-
-// concurrencyInput reads the concurrency input; empty means the default.
-func concurrencyInput(rt *ghaction.Runtime) (int, error) {
-	c := rt.Input("concurrency")
-	if c == "" {
-		return DefaultConcurrency, nil
-	}
-	n, err := strconv.Atoi(c)
-	if err != nil {
-		return 0, fmt.Errorf("concurrency %q: want a whole number", c)
-	}
-	return n, nil
-}

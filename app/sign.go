@@ -6,54 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/sigil-dev/sigil/internal/httpretry"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
 )
-
-// Env is what a command needs from its surroundings, injected so that tests
-// run in parallel.
-type Env struct {
-	// IDToken returns an OIDC identity token with audience "sigstore".
-	IDToken func(ctx context.Context) (string, error)
-	// Transport carries every HTTP request. The default is a retrying
-	// transport over http.DefaultTransport.
-	Transport http.RoundTripper
-	// Progress receives one line per finished step. The default discards.
-	Progress func(string)
-	// GHCRHost is the registry github-token is for. The default is ghcr.io.
-	GHCRHost string
-	// Now is the clock. The default is time.Now.
-	Now func() time.Time
-}
-
-func (e *Env) defaults() {
-	if e.Transport == nil {
-		e.Transport = httpretry.New(pooledTransport())
-	}
-	if e.Progress == nil {
-		e.Progress = func(string) {}
-	}
-	if e.Now == nil {
-		e.Now = time.Now
-	}
-}
-
-// pooledTransport is http.DefaultTransport keeping enough idle connections
-// per host for the run's concurrency: the default keeps 2, so a run signing
-// 16 artifacts at once against one registry would open a new connection
-// (and, on the internet, a new TLS handshake) for most requests.
-func pooledTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 256
-	t.MaxIdleConns = 1024
-	return t
-}
 
 // Signed is the outcome of RunSign.
 type Signed struct {
@@ -69,11 +30,12 @@ type Signed struct {
 	Warnings []string
 }
 
-// RunSign validates cfg, then signs its images and files.
+// RunSign signs cfg's images and files. Every setting is checked, every
+// file found and every reference resolved before anything is signed.
 func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	env.defaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	if len(cfg.Images) == 0 && len(cfg.Files) == 0 {
+		return nil, errors.New("nothing to sign: give images (references, one a line) and/or files (globs)")
 	}
 	files, err := ExpandFiles(cfg.Files)
 	if err != nil {
@@ -85,24 +47,19 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := trust.LoadTrustedRoot(cfg.TrustedRoot)
-	if err != nil {
-		return nil, err
-	}
-	auth, ropts, err := cfg.remote(env.GHCRHost, env.Transport)
+	d, err := setUp(cfg.TrustedRoot, cfg.RegistryConfig, env)
 	if err != nil {
 		return nil, err
 	}
 	if env.IDToken == nil {
 		return nil, errors.New("no identity token source")
 	}
-	token := guardPublicLog(env.IDToken, services, cfg.AllowPublicLog)
 	s, err := sign.New(
 		sign.WithServices(services),
-		sign.WithTrustedRoot(tr),
-		sign.WithIdentityToken(token),
+		sign.WithTrustedRoot(d.trustedRoot),
+		sign.WithIdentityToken(guardPublicLog(env.IDToken, services, cfg.AllowPublicLog, env.Name)),
 		sign.WithTransport(env.Transport),
-		sign.WithRegistry(auth, ropts...),
+		sign.WithRegistry(d.auth, d.remote...),
 		sign.WithFormat(cfg.Format),
 		sign.WithRecursive(cfg.Recursive),
 		sign.WithAnnotations(cfg.Annotations),
@@ -114,22 +71,22 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		return nil, err
 	}
 	out := &Signed{TrustedRoot: cfg.TrustedRoot}
-	images, err := s.SignImages(ctx, cfg.Images)
-	out.Result.Images = images
-	if err != nil {
-		out.CertificateRequests = s.CertificateRequests()
+	defer func() { out.CertificateRequests = s.CertificateRequests() }()
+	if out.Result.Images, err = s.SignImages(ctx, cfg.Images); err != nil {
 		return out, err
 	}
-	out.Result.Files, err = s.SignFiles(ctx, files)
-	out.CertificateRequests = s.CertificateRequests()
-	if err != nil {
+	if out.Result.Files, err = s.SignFiles(ctx, files); err != nil {
 		return out, err
 	}
 	if out.Result.Identity, err = s.Identity(ctx); err != nil {
 		return out, err
 	}
 	if dir := cfg.PolicyDir; dir != "" && len(out.Result.Images) > 0 {
-		if out.Warnings, err = writePolicies(dir, cfg.TrustedRoot, cfg.PolicyRefs, out.Result); err != nil {
+		var tr *root.TrustedRoot
+		if cfg.TrustedRoot != "" {
+			tr = d.trustedRoot
+		}
+		if out.Warnings, err = writePolicies(dir, tr, cfg.PolicyRefs, out.Result); err != nil {
 			return out, err
 		}
 		if hasLegacy(out.Result) {
@@ -146,7 +103,7 @@ var publicRekorHosts = map[string]bool{"rekor.sigstore.dev": true, "log2025-1.re
 // guardPublicLog refuses, before any certificate is requested, a token
 // whose repository is private when a log is the public one, unless the
 // user opted in: the certificate in each log entry names the repository.
-func guardPublicLog(token func(context.Context) (string, error), s trust.Services, allow bool) func(context.Context) (string, error) {
+func guardPublicLog(token func(context.Context) (string, error), s trust.Services, allow bool, name func(setting.Setting) string) func(context.Context) (string, error) {
 	if allow {
 		return token
 	}
@@ -165,7 +122,7 @@ func guardPublicLog(token func(context.Context) (string, error), s trust.Service
 			return "", err
 		}
 		if visibility(t) == "private" {
-			return "", fmt.Errorf("this repository is private, and signing would write its name to the public transparency log at %s: set allow-public-log: true to accept that, or use a private Sigstore (signing-config, trusted-root)", public)
+			return "", fmt.Errorf("this repository is private, and signing would write its name to the public transparency log at %s: set %s to accept that, or use a private Sigstore (%s, %s)", public, name(setting.AllowPublicLog), name(setting.SigningConfig), name(setting.TrustedRoot))
 		}
 		return t, nil
 	}

@@ -7,49 +7,39 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/artifact"
 )
 
-// SignConfig is a validated sign request, from action inputs or flags.
+// Artifacts are the settings sign and verify read alike: what the run is
+// about, and how it reaches the registries and the trust material.
+type Artifacts struct {
+	Images    []string
+	Files     []string // globs
+	Recursive bool
+	Format    artifact.Format
+	// TrustedRoot is a trusted root JSON path ("" for the public
+	// instance's, through TUF).
+	TrustedRoot string
+	RegistryConfig
+	Concurrency int
+}
+
+// SignConfig is a sign request, from action inputs or flags (see Inputs).
 type SignConfig struct {
-	Images      []string
-	Files       []string // globs
-	Recursive   bool
-	Format      sign.Format
+	Artifacts
 	Annotations map[string]string
 
 	SigningConfig string
 	FulcioURL     string
 	RekorURL      string
 	TSAURL        string
-	TrustedRoot   string
 
-	RegistryConfig
-
-	Concurrency    int
 	AllowPublicLog bool
 	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.
 	PolicyRefs string
 	// PolicyDir, when set, receives generated consumer policies (the action
 	// defaults it to DefaultPolicyDir; the CLI writes none unless asked).
 	PolicyDir string
-}
-
-// DefaultConcurrency is the concurrency input's default.
-const DefaultConcurrency = 16
-
-func (c *SignConfig) validate() error {
-	var errs []error
-	if len(c.Images) == 0 && len(c.Files) == 0 {
-		errs = append(errs, errors.New("nothing to sign: set images (one reference per line) and/or files (globs)"))
-	}
-	if c.Concurrency < 1 || c.Concurrency > 256 {
-		errs = append(errs, fmt.Errorf("concurrency %d: want 1 to 256", c.Concurrency))
-	}
-	if len(c.Annotations) > 0 && c.Format == sign.FormatBundle {
-		errs = append(errs, errors.New("annotations are signed into the legacy payload, and format bundle writes none: use format both or legacy, or drop annotations"))
-	}
-	return errors.Join(errs...)
 }
 
 // ExpandFiles expands the files globs (with ** matching any number of
@@ -68,7 +58,7 @@ func ExpandFiles(globs []string) ([]string, error) {
 		}
 		n := 0
 		for _, m := range matches {
-			if strings.HasSuffix(m, sign.BundleSuffix) {
+			if strings.HasSuffix(m, artifact.BundleSuffix) {
 				continue
 			}
 			n++

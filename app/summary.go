@@ -40,7 +40,7 @@ func SignSummary(s *Signed) string {
 		}
 		b.WriteString("\n")
 	}
-	if cmds := VerifyCommands(s); len(cmds) > 0 {
+	if cmds := verifyCommands(s); len(cmds) > 0 {
 		b.WriteString("### Verify\n\n```sh\n")
 		for _, c := range cmds {
 			b.WriteString(c + "\n")
@@ -50,10 +50,10 @@ func SignSummary(s *Signed) string {
 	return b.String()
 }
 
-// VerifyCommands are the exact commands a consumer runs to verify what was
+// verifyCommands are the exact commands a consumer runs to verify what was
 // signed: sigil verify for everything, and cosign for each top-level image
 // and file.
-func VerifyCommands(s *Signed) []string {
+func verifyCommands(s *Signed) []string {
 	r := s.Result
 	if r.Identity.Subject == "" {
 		return nil

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sigil-dev/sigil/trust"
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/verify"
 )
 
-// VerifyConfig is a validated verify request, from action inputs or flags.
+// VerifyConfig is a verify request, from action inputs or flags (see
+// Inputs).
 type VerifyConfig struct {
-	Images []string
-	Files  []string // globs
+	Artifacts
 	// Bundle overrides the bundle path of a single file.
 	Bundle string
 
@@ -26,13 +26,6 @@ type VerifyConfig struct {
 	Ref                       string
 	RunnerEnvironment         string
 	AnyIdentityUnsafe         bool
-
-	TrustedRoot string
-	Format      verify.Format
-	Recursive   bool
-
-	RegistryConfig
-	Concurrency int
 }
 
 // policy builds the identity policy the inputs ask for.
@@ -63,10 +56,7 @@ func (c *VerifyConfig) policy() (*verify.Policy, error) {
 func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, error) {
 	env.defaults()
 	if len(cfg.Images) == 0 && len(cfg.Files) == 0 {
-		return nil, errors.New("nothing to verify: set images (one reference per line) and/or files (globs)")
-	}
-	if cfg.Concurrency < 1 || cfg.Concurrency > 256 {
-		return nil, fmt.Errorf("concurrency %d: want 1 to 256", cfg.Concurrency)
+		return nil, errors.New("nothing to verify: give images (references, one a line) and/or files (globs)")
 	}
 	pol, err := cfg.policy()
 	if err != nil {
@@ -77,18 +67,14 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 		return nil, err
 	}
 	if cfg.Bundle != "" && len(files) != 1 {
-		return nil, fmt.Errorf("bundle names the bundle of one file, and files matched %d: drop bundle to use FILE%s for each", len(files), verify.BundleSuffix)
+		return nil, fmt.Errorf("%s names the bundle of one file, and %s matched %d: leave it out to use FILE%s for each", env.Name("bundle"), env.Name("files"), len(files), artifact.BundleSuffix)
 	}
-	tr, err := trust.LoadTrustedRoot(cfg.TrustedRoot)
+	d, err := setUp(cfg.TrustedRoot, cfg.RegistryConfig, env)
 	if err != nil {
 		return nil, err
 	}
-	auth, ropts, err := cfg.remote(env.GHCRHost, env.Transport)
-	if err != nil {
-		return nil, err
-	}
-	v, err := verify.New(tr, pol,
-		verify.WithRegistry(auth, ropts...),
+	v, err := verify.New(d.trustedRoot, pol,
+		verify.WithRegistry(d.auth, d.remote...),
 		verify.WithFormat(cfg.Format),
 		verify.WithRecursive(cfg.Recursive),
 		verify.WithConcurrency(cfg.Concurrency),

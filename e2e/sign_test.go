@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 	"github.com/sigil-dev/sigil/sign"
 )
@@ -80,12 +81,12 @@ func TestSignRelease(t *testing.T) {
 		name          string
 		signingConfig string
 		format        string
-		want          []sign.Format
-		rekorVersion  uint32
+		want          []artifact.Format
+		rekorVersion  int
 	}{
-		{name: "rekor-v1", signingConfig: e.SigningConfig, format: "both", want: []sign.Format{sign.FormatBundle, sign.FormatLegacy}, rekorVersion: 1},
-		{name: "rekor-v2-tsa", signingConfig: e.SigningConfigV2, format: "bundle", want: []sign.Format{sign.FormatBundle}, rekorVersion: 2},
-		{name: "rekor-v1-legacy", signingConfig: e.SigningConfig, format: "legacy", want: []sign.Format{sign.FormatLegacy}, rekorVersion: 1},
+		{name: "rekor-v1", signingConfig: e.SigningConfig, format: "both", want: []artifact.Format{artifact.FormatBundle, artifact.FormatLegacy}, rekorVersion: 1},
+		{name: "rekor-v2-tsa", signingConfig: e.SigningConfigV2, format: "bundle", want: []artifact.Format{artifact.FormatBundle}, rekorVersion: 2},
+		{name: "rekor-v1-legacy", signingConfig: e.SigningConfig, format: "legacy", want: []artifact.Format{artifact.FormatLegacy}, rekorVersion: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,13 +147,13 @@ func TestSignRelease(t *testing.T) {
 
 			id := []string{"--certificate-identity", identity, "--certificate-oidc-issuer", e.Issuer}
 			for _, d := range append(slices.Clone(r.digests), r.children...) {
-				if slices.Contains(tc.want, sign.FormatBundle) {
+				if slices.Contains(tc.want, artifact.FormatBundle) {
 					out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct", "--allow-http-registry"}, id...), d.String())...)
 					if err != nil {
 						t.Errorf("cosign v3 verify %s (bundle): %v\n%s", d, err, out)
 					}
 				}
-				if slices.Equal(tc.want, []sign.Format{sign.FormatLegacy}) {
+				if slices.Equal(tc.want, []artifact.Format{artifact.FormatLegacy}) {
 					// cosign 2.6 prefers bundles when an image has any, so the
 					// legacy .sig is checked on a legacy-only run.
 					out, err := cosign(t, e, e.Cosign2, []string{"SIGSTORE_ROOT_FILE=" + e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + e.RekorPubKey},
@@ -182,7 +183,7 @@ func TestSignRelease(t *testing.T) {
 }
 
 // checkResult checks the signatures output against what was pushed.
-func checkResult(t *testing.T, r release, res sign.Result, want []sign.Format, rekorVersion uint32) {
+func checkResult(t *testing.T, r release, res sign.Result, want []artifact.Format, rekorVersion int) {
 	t.Helper()
 	got := map[string]sign.Image{}
 	for _, img := range res.Images {
@@ -198,14 +199,14 @@ func checkResult(t *testing.T, r release, res sign.Result, want []sign.Format, r
 			t.Errorf("%s was not signed", d)
 			continue
 		}
-		var formats []sign.Format
+		var formats []artifact.Format
 		for _, s := range img.Signatures {
 			formats = append(formats, s.Format)
 			if s.Location == "" || s.ReadBack == "" {
 				t.Errorf("%s: %s signature has no location or was not read back: %+v", d, s.Format, s)
 			}
 			wantV := rekorVersion
-			if s.Format == sign.FormatLegacy {
+			if s.Format == artifact.FormatLegacy {
 				wantV = 1
 			}
 			if s.Log.Version != wantV || s.Log.URL == "" {

@@ -31,6 +31,9 @@ type Context struct {
 	EventName string
 	// RunnerTemp is RUNNER_TEMP, a directory emptied after each job.
 	RunnerTemp string
+	// DockerConfig is DOCKER_CONFIG as the step's env sets it: a directory
+	// holding a Docker config.json.
+	DockerConfig string
 }
 
 // Context returns the GitHub context read from the environment.
@@ -46,6 +49,8 @@ func (r *Runtime) Context() Context {
 		Workspace:   r.getenv("GITHUB_WORKSPACE"),
 		EventName:   r.getenv("GITHUB_EVENT_NAME"),
 		RunnerTemp:  r.getenv("RUNNER_TEMP"),
+
+		DockerConfig: r.getenv("DOCKER_CONFIG"),
 	}
 	if c.ServerURL == "" {
 		c.ServerURL = DefaultServerURL

@@ -1,7 +1,10 @@
 // Package ghaction is sigil's GitHub Actions runtime: the one package that
-// knows the environment variables and file commands of a GitHub Actions
-// runner. The sign and verify packages never read them; main.go builds a
-// Runtime and passes plain values on.
+// knows the runner's interface — its variables (INPUT_*, GITHUB_*,
+// RUNNER_*, ACTIONS_ID_TOKEN_*, and DOCKER_CONFIG as a step's env sets it)
+// and its file commands. The engines (sign, verify, ...) never read them;
+// main.go builds a Runtime and package app passes plain values on. The few
+// variables that are sigil's own, or that its CLI honours outside a
+// runner, are listed in app/environ.go.
 //
 // # Runtime
 //
@@ -19,13 +22,10 @@
 //
 // [Runtime.Input] reads an input as GitHub's toolkit does: the variable
 // "INPUT_" + name in upper case with spaces turned into '_' (hyphens are
-// kept: INPUT_GITHUB-TOKEN), trimmed. [Runtime.InputBool] accepts only the
-// toolkit's YAML 1.2 core schema booleans. [Runtime.InputList],
-// [Runtime.InputLines], [Runtime.InputKeyValues] and
-// [Runtime.InputCredentials] hand the text to the parsers of the
-// sub-package inputlist. Those parsers live apart because the CLI uses them
-// for its flags too and they must not depend on the environment; see that
-// package for the syntax. InputCredentials masks every password it parses.
+// kept: INPUT_GITHUB-TOKEN), trimmed. What the text means is up to the
+// caller: sigil's input table (package app) parses it with package
+// inputlist, the same parsers its CLI uses for flags, and masks the
+// secrets it finds.
 //
 // # Outputs and the job summary
 //
@@ -74,8 +74,11 @@
 // the token before it is returned. No error carries the token or the
 // request token.
 //
+// [Runtime.IDTokenAvailable] tells, before anything is contacted, whether
+// the job may request a token at all.
+//
 // # Context
 //
-// [Runtime.Context] returns the few GITHUB_* and RUNNER_* variables sigil
-// uses as a typed [Context].
+// [Runtime.Context] returns the few GITHUB_*, RUNNER_* and DOCKER_CONFIG
+// values sigil uses as a typed [Context].
 package ghaction

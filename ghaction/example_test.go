@@ -23,11 +23,10 @@ func env(vars map[string]string) ghaction.Option {
 func Example() {
 	r, err := ghaction.New(
 		env(map[string]string{
-			"GITHUB_ACTIONS":             "true",
-			"GITHUB_REPOSITORY":          "fluxcd/flux2",
-			"INPUT_IMAGES":               "ghcr.io/fluxcd/flux-cli:v2.3.0\ndocker.io/fluxcd/flux-cli:v2.3.0",
-			"INPUT_RECURSIVE":            "true",
-			"INPUT_REGISTRY-CREDENTIALS": "docker.io=fluxcdbot:dckr_pat_123",
+			"GITHUB_ACTIONS":    "true",
+			"GITHUB_REPOSITORY": "fluxcd/flux2",
+			"INPUT_IMAGES":      "ghcr.io/fluxcd/flux-cli:v2.3.0\ndocker.io/fluxcd/flux-cli:v2.3.0",
+			"INPUT_RECURSIVE":   "true",
 		}),
 		ghaction.WithStdout(os.Stdout),
 	)
@@ -36,17 +35,12 @@ func Example() {
 		return
 	}
 	fmt.Println(r.Context().Repository)
-	fmt.Println(r.InputList("images"))
-	recursive, err := r.InputBool("recursive", false)
-	fmt.Println(recursive, err)
-	creds, err := r.InputCredentials("registry-credentials") // masks each password
-	fmt.Println(creds, err)
+	fmt.Printf("%q\n", r.Input("images"))
+	fmt.Println(r.Input("recursive"))
 	// Output:
 	// fluxcd/flux2
-	// [ghcr.io/fluxcd/flux-cli:v2.3.0 docker.io/fluxcd/flux-cli:v2.3.0]
-	// true <nil>
-	// ::add-mask::dckr_pat_123
-	// [index.docker.io=fluxcdbot:***] <nil>
+	// "ghcr.io/fluxcd/flux-cli:v2.3.0\ndocker.io/fluxcd/flux-cli:v2.3.0"
+	// true
 }
 
 func ExampleRuntime_SetOutput() {

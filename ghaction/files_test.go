@@ -50,7 +50,7 @@ func TestSetOutput(t *testing.T) {
 			if err != nil {
 				return
 			}
-			outs, err := ParseOutputFile(got)
+			outs, err := parseOutputFile(got)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +156,7 @@ func FuzzSetOutput(f *testing.F) {
 			}
 			return
 		}
-		outs, err := ParseOutputFile(got)
+		outs, err := parseOutputFile(got)
 		if err != nil {
 			t.Fatalf("runner would fail on %q: %v", got, err)
 		}
@@ -183,7 +183,7 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	outs, err := ParseOutputFile(readFile(t, outPath))
+	outs, err := parseOutputFile(readFile(t, outPath))
 	if err != nil {
 		t.Fatal(err)
 	}

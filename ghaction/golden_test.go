@@ -52,7 +52,7 @@ func TestGolden(t *testing.T) {
 	checkGolden(t, "sign.summary.golden", readFile(t, summaryPath))
 	checkGolden(t, "sign.stdout.golden", stdout.String())
 
-	if _, err := ParseOutputFile(outputs); err != nil {
+	if _, err := parseOutputFile(outputs); err != nil {
 		t.Errorf("the runner cannot read the golden output file: %v", err)
 	}
 }

@@ -115,7 +115,7 @@ func TestParseOutputFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseOutputFile(tt.text)
+			got, err := parseOutputFile(tt.text)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("parseOutputFile error = %v, want error %v", err, tt.wantErr)
 			}

@@ -49,6 +49,18 @@ func (e *TokenResponseError) temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
 }
 
+// IDTokenAvailable returns ErrNoIDTokenPermission (wrapped, naming the
+// variable) unless the runner set both variables IDToken needs: a step
+// can tell, before it contacts anything, that no token will come.
+func (r *Runtime) IDTokenAvailable() error {
+	for _, v := range []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
+		if r.getenv(v) == "" {
+			return fmt.Errorf("%w (%s is not set)", ErrNoIDTokenPermission, v)
+		}
+	}
+	return nil
+}
+
 // IDToken requests a GitHub OIDC token for audience (e.g. "sigstore") from
 // the runner: a GET of ACTIONS_ID_TOKEN_REQUEST_URL with "audience"
 // appended to its query (left out when audience is ""), authorised by
@@ -65,16 +77,11 @@ func (e *TokenResponseError) temporary() bool {
 // is too large, not JSON or has an empty "value". No error ever contains a
 // token or the request token.
 func (r *Runtime) IDToken(ctx context.Context, audience string) (string, error) {
+	if err := r.IDTokenAvailable(); err != nil {
+		return "", err
+	}
 	rawURL := r.getenv("ACTIONS_ID_TOKEN_REQUEST_URL")
 	bearer := r.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-	for _, v := range []struct{ name, value string }{
-		{"ACTIONS_ID_TOKEN_REQUEST_URL", rawURL},
-		{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", bearer},
-	} {
-		if v.value == "" {
-			return "", fmt.Errorf("%w (%s is not set)", ErrNoIDTokenPermission, v.name)
-		}
-	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return "", errors.New("requesting GitHub OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL is not an absolute URL")

@@ -8,13 +8,13 @@ import (
 // Output is one output record of a GITHUB_OUTPUT file.
 type Output struct{ Name, Value string }
 
-// ParseOutputFile reads a GITHUB_OUTPUT file exactly as the runner does on Linux
+// parseOutputFile reads a GITHUB_OUTPUT file exactly as the runner does on Linux
 // (actions/runner, FileCommandManager.cs: name=value lines and
 // name<<DELIMITER heredocs, lines split at '\n' only, the delimiter line
 // compared exactly), in the order written. SetOutput's records read back
 // as exactly what was set; tests and tools that run the action use it to
 // read its outputs.
-func ParseOutputFile(text string) ([]Output, error) {
+func parseOutputFile(text string) ([]Output, error) {
 	var outs []Output
 	index := 0
 	// readLine returns the next line, whether it ended in '\n', and false
@@ -75,10 +75,10 @@ func ParseOutputFile(text string) ([]Output, error) {
 	}
 }
 
-// ParseOutputs is ParseOutputFile as a map from name to value. A name
+// ParseOutputs is parseOutputFile as a map from name to value. A name
 // written twice is an error, so that no value can shadow another unseen.
 func ParseOutputs(text string) (map[string]string, error) {
-	outs, err := ParseOutputFile(text)
+	outs, err := parseOutputFile(text)
 	if err != nil {
 		return nil, err
 	}

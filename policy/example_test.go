@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/policy"
 )
 
@@ -11,7 +12,7 @@ import (
 // instance, its image pushed to GHCR and mirrored on Docker Hub.
 func ExampleGenerate() {
 	files, err := policy.Generate(policy.Input{
-		Identities: []policy.Identity{{
+		Identities: []artifact.Requirement{{
 			Subject: "https://github.com/org/app/.github/workflows/release.yml@refs/tags/v1.2.3",
 			Issuer:  "https://token.actions.githubusercontent.com",
 		}},

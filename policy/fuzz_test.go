@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/internal/yamltest"
 	"github.com/sigil-dev/sigil/policy"
 )
 
@@ -27,7 +29,7 @@ func FuzzGenerate(f *testing.F) {
 	f.Add("- item", "{a: b}", "localhost:5000/x", "x")
 	f.Fuzz(func(t *testing.T, subject, issuer, repo, tag string) {
 		in := policy.Input{
-			Identities: []policy.Identity{{Subject: subject, Issuer: issuer}},
+			Identities: []artifact.Requirement{{Subject: subject, Issuer: issuer}},
 			Images:     []policy.Image{{Repository: repo, Tag: tag}},
 		}
 		files, err := policy.Generate(in)
@@ -45,13 +47,13 @@ func FuzzGenerate(f *testing.F) {
 			if file.Name == policy.FluxFile {
 				want = len(in.Images)
 			}
-			if n := len(docs(t, file.Data)); n != want {
+			if n := len(yamltest.Docs(t, file.Data)); n != want {
 				t.Fatalf("%s has %d YAML documents, want %d:\n%s", file.Name, n, want, file.Data)
 			}
 		}
 		checkIdentity(t, files, in.Identities[0])
-		cip := docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
-		for _, im := range get(t, cip, "spec", "images").([]any) {
+		cip := yamltest.Docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
+		for _, im := range yamltest.Get(t, cip, "spec", "images").([]any) {
 			if g := im.(map[string]any)["glob"].(string); !validGlob.MatchString(g) {
 				t.Fatalf("glob %q would be refused by policy-controller", g)
 			}

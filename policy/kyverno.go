@@ -83,9 +83,7 @@ signature whose Fulcio certificate names the identity that signed them.
 Signature format: Kyverno's Cosign attestor reads the legacy cosign
 signature (the sha256-<digest>.sig tag with its Rekor v1 entry), not the
 Sigstore bundle; images must be signed with format both (the default) or
-legacy.
-The subject is the exact workflow ref that signed (a tag release pins that
-tag); to admit later releases, loosen it into a subjectRegExp.`
+legacy.`
 
 // wildcardChars are the characters Kyverno's subject and issuer fields
 // treat as wildcards (github.com/IGLOU-EU/go-wildcard: '*' and '?').
@@ -95,7 +93,7 @@ const wildcardChars = "*?"
 func anchored(s string) string { return "^" + regexp.QuoteMeta(s) + "$" }
 
 func kyverno(p *prepared) (string, []any) {
-	header := kyvernoHeader + "\n" + trustNote(p, "Kyverno")
+	header := kyvernoHeader + "\n" + subjectNote(p, "subjectRegExp") + "\n" + trustNote(p, "Kyverno")
 	var entries []kyvernoAttestor
 	for _, id := range p.identities {
 		k := kyvernoKeyless{Rekor: kyvernoRekor{URL: PublicRekorURL}}
@@ -180,6 +178,27 @@ func kyvernoReferences(repo string) []string {
 		out = append(out, b+":*", b+"@*")
 	}
 	return out
+}
+
+// subjectNote says how the subjects are matched, true to the identities:
+// exactly (a tag release pins its tag) or by a regular expression
+// (sigil's policy-refs: tags, the signing workflow at any tag).
+func subjectNote(p *prepared, regexpField string) string {
+	exact, loose := 0, 0
+	for _, id := range p.identities {
+		if id.SubjectRegexp != "" {
+			loose++
+		} else {
+			exact++
+		}
+	}
+	switch {
+	case exact == 0:
+		return "Each subject is matched by a regular expression (" + regexpField + "): the workflow that\nsigned, at any tag, so later releases pass without an edit (sigil's\npolicy-refs: tags). To pin one release, sign with policy-refs: exact."
+	case loose == 0:
+		return "Each subject is the exact workflow ref that signed (a tag release pins that\ntag); to admit later releases, loosen it into a " + regexpField + " (sigil's\npolicy-refs: tags does that)."
+	}
+	return "Some subjects are matched exactly (the workflow ref that signed), others by\na regular expression (" + regexpField + ": the workflow at any tag)."
 }
 
 // trustNote is the header paragraph on where the tool's trust comes from.

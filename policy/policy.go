@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // The names of the files Generate returns, in the order it returns them.
@@ -41,27 +43,11 @@ const (
 	PublicRekorURL  = "https://rekor.sigstore.dev"
 )
 
-// Identity is a certificate identity that signed: the Fulcio certificate's
-// subject alternative name and its OIDC issuer, both matched exactly, unless
-// SubjectRegexp loosens the subject.
-type Identity struct {
-	// Subject is the subject alternative name; for GitHub Actions,
-	// https://github.com/OWNER/REPO/.github/workflows/FILE@REF.
-	Subject string `json:"subject"`
-	// Issuer is the OIDC issuer, for GitHub Actions
-	// https://token.actions.githubusercontent.com.
-	Issuer string `json:"issuer"`
-	// SubjectRegexp, when set, is an anchored RE2 regexp the policies admit
-	// subjects by, in place of Subject exactly (see AnyTag). The default is
-	// empty: Subject exactly.
-	SubjectRegexp string `json:"subjectRegexp,omitempty"`
-}
-
 // AnyTag returns id loosened to admit every tag of the same workflow: a
 // GitHub subject ending in @refs/tags/TAG becomes the regexp of that
 // workflow at any tag, so the next release's policies need no edit. Other
 // identities (a branch, an e-mail) are returned as they are.
-func AnyTag(id Identity) Identity {
+func AnyTag(id artifact.Requirement) artifact.Requirement {
 	prefix, ref, ok := cutLast(id.Subject, "@")
 	if !ok || !strings.HasPrefix(prefix, "https://") || !strings.HasPrefix(ref, "refs/tags/") {
 		return id
@@ -97,9 +83,11 @@ type Image struct {
 // against which Sigstore instance.
 type Input struct {
 	// Identities are the identities whose signatures are admitted; an image
-	// signed by any one of them passes. At least one is required; a single
-	// run has one.
-	Identities []Identity
+	// signed by any one of them passes. Each names its subject exactly, or
+	// by an anchored SubjectRegexp in place of it (see AnyTag), and its
+	// issuer exactly; the other fields of a Requirement are refused. At
+	// least one is required; a single run has one.
+	Identities []artifact.Requirement
 	// Images are the signed images. Repositories are deduplicated; at least
 	// one is required.
 	Images []Image
@@ -140,7 +128,7 @@ type repo struct {
 
 // prepared is a checked Input with defaults applied.
 type prepared struct {
-	identities []Identity
+	identities []artifact.Requirement
 	repos      []repo
 	trust      *trustMaterial // nil: public instance
 	name       string
@@ -192,8 +180,12 @@ func prepare(in Input) (*prepared, error) {
 	if len(in.Identities) == 0 {
 		errs = append(errs, errors.New("no signing identity: the policies pin the identity that signed"))
 	}
-	seen := map[Identity]bool{}
+	seen := map[artifact.Requirement]bool{}
 	for _, id := range in.Identities {
+		if id.IssuerRegexp != "" || id.SourceRepositoryURI != "" || id.SourceRepositoryRef != "" || id.RunnerEnvironment != "" || id.AnyIdentityUnsafe {
+			errs = append(errs, fmt.Errorf("identity %s: the policies pin a subject (exactly or by regexp) and an exact issuer, nothing else", id))
+			continue
+		}
 		if err := errors.Join(checkText("certificate identity (subject)", id.Subject), checkText("certificate OIDC issuer", id.Issuer)); err != nil {
 			errs = append(errs, err)
 			continue
@@ -213,7 +205,7 @@ func prepare(in Input) (*prepared, error) {
 			p.identities = append(p.identities, id)
 		}
 	}
-	slices.SortFunc(p.identities, func(a, b Identity) int {
+	slices.SortFunc(p.identities, func(a, b artifact.Requirement) int {
 		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.Subject, b.Subject), strings.Compare(a.SubjectRegexp, b.SubjectRegexp))
 	})
 

@@ -2,9 +2,7 @@ package policy_test
 
 import (
 	"bytes"
-	"errors"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,10 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/internal/yamltest"
 	"github.com/sigil-dev/sigil/policy"
-	"github.com/sigil-dev/sigil/sign"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -51,11 +49,11 @@ func goldenCases(t *testing.T) []struct {
 		in   policy.Input
 	}{
 		{"public-one-repo", policy.Input{
-			Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}},
+			Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}},
 			Images:     []policy.Image{{Repository: "ghcr.io/org/app", Tag: "v1.2.3", Digest: "sha256:" + strings.Repeat("a", 64)}},
 		}},
 		{"public-mirrors", policy.Input{
-			Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}},
+			Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}},
 			Images: []policy.Image{
 				// Unsorted, duplicated and spelled several ways on
 				// purpose: the output is sorted and deduplicated.
@@ -70,18 +68,18 @@ func goldenCases(t *testing.T) []struct {
 			FluxNamespace: "apps",
 		}},
 		{"private-no-ct", policy.Input{
-			Identities:  []policy.Identity{{Subject: releaseA, Issuer: "https://issuer.example.internal"}},
+			Identities:  []artifact.Requirement{{Subject: releaseA, Issuer: "https://issuer.example.internal"}},
 			Images:      []policy.Image{{Repository: "registry.example.internal:5000/org/app", Tag: "v1.2.3"}},
 			TrustedRoot: loadRoot(t, "private-no-ct.trusted_root.json"),
 		}},
 		{"private-ct-two-logs", policy.Input{
-			Identities:  []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}},
+			Identities:  []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}},
 			Images:      []policy.Image{{Repository: "ghcr.io/org/app", Tag: "v1.2.3"}, {Repository: "index.docker.io/org/app", Tag: "v1.2.3"}},
 			TrustedRoot: loadRoot(t, "private-ct-two-logs.trusted_root.json"),
 			RekorURL:    "https://rekor.example.internal/",
 		}},
 		{"metacharacters", policy.Input{
-			Identities: []policy.Identity{
+			Identities: []artifact.Requirement{
 				{Subject: `https://github.com/o/r/.github/workflows/re*ease?.yml@refs/heads/a+b(c)[d]{e}|f^g$h\i`, Issuer: "https://issuer.example/?x=*"},
 				{Subject: `"quoted" 'single' #hash: colon, - dash & amp ! bang % pct @ at ` + "`tick`", Issuer: "   leading and trailing spaces   "},
 				{Subject: "ünïcödé ✓ と", Issuer: "true"},
@@ -167,47 +165,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// docs parses a generated file into its YAML documents.
-func docs(t testing.TB, b []byte) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	for {
-		var m map[string]any
-		err := dec.Decode(&m)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("generated YAML does not parse: %v\n%s", err, b)
-		}
-		out = append(out, m)
-	}
-}
-
-// get walks m along path: map keys, and ints for list indexes.
-func get(t testing.TB, m any, path ...any) any {
-	t.Helper()
-	cur := m
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			mm, ok := cur.(map[string]any)
-			if !ok {
-				t.Fatalf("at %v: %T is not a map", path, cur)
-			}
-			cur = mm[k]
-		case int:
-			l, ok := cur.([]any)
-			if !ok || k >= len(l) {
-				t.Fatalf("at %v: %T has no item %d", path, cur, k)
-			}
-			cur = l[k]
-		}
-	}
-	return cur
-}
-
 func fileNamed(t testing.TB, files []policy.File, name string) []byte {
 	t.Helper()
 	for _, f := range files {
@@ -241,7 +198,7 @@ func TestTable(t *testing.T) {
 	}{
 		{
 			name:        "public, one repository",
-			in:          policy.Input{Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}},
+			in:          policy.Input{Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}},
 			wantFiles:   []string{policy.KyvernoFile, policy.ClusterImagePolicyFile, policy.FluxFile},
 			kyvernoRefs: []string{"ghcr.io/org/app:*", "ghcr.io/org/app@*"},
 			globs:       []string{"ghcr.io/org/app:*", "ghcr.io/org/app@*"},
@@ -249,7 +206,7 @@ func TestTable(t *testing.T) {
 		},
 		{
 			name: "public, mirrored on Docker Hub",
-			in: policy.Input{Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{
+			in: policy.Input{Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{
 				{Repository: "index.docker.io/org/app"}, {Repository: "ghcr.io/org/app"}, {Repository: "docker.io/org/app"},
 			}},
 			wantFiles: []string{policy.KyvernoFile, policy.ClusterImagePolicyFile, policy.FluxFile},
@@ -262,7 +219,7 @@ func TestTable(t *testing.T) {
 		},
 		{
 			name:        "private, no CT log",
-			in:          policy.Input{Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "127.0.0.1:5000/org/app"}}, TrustedRoot: private},
+			in:          policy.Input{Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "127.0.0.1:5000/org/app"}}, TrustedRoot: private},
 			wantFiles:   []string{policy.KyvernoFile, policy.ClusterImagePolicyFile, policy.TrustRootFile, policy.FluxFile},
 			kyvernoRefs: []string{"127.0.0.1:5000/org/app:*", "127.0.0.1:5000/org/app@*"},
 			globs:       []string{"127.0.0.1:5000/org/app:*", "127.0.0.1:5000/org/app@*"},
@@ -273,7 +230,7 @@ func TestTable(t *testing.T) {
 		{
 			name: "private, CT log, two identities, several repositories",
 			in: policy.Input{
-				Identities:  []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}, {Subject: "https://github.com/org/app/.github/workflows/nightly.yml@refs/heads/main", Issuer: githubIssuer}},
+				Identities:  []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}, {Subject: "https://github.com/org/app/.github/workflows/nightly.yml@refs/heads/main", Issuer: githubIssuer}},
 				Images:      []policy.Image{{Repository: "ghcr.io/org/a"}, {Repository: "ghcr.io/org/b"}},
 				TrustedRoot: withCT, RekorURL: "https://rekor.example.internal",
 			},
@@ -304,21 +261,21 @@ func TestTable(t *testing.T) {
 				t.Errorf("files (-want +got):\n%s", diff)
 			}
 
-			ky := docs(t, fileNamed(t, files, policy.KyvernoFile))[0]
-			vi := get(t, ky, "spec", "rules", 0, "verifyImages", 0)
-			if diff := cmp.Diff(toStrings(get(t, vi, "imageReferences")), c.kyvernoRefs); diff != "" {
+			ky := yamltest.Docs(t, fileNamed(t, files, policy.KyvernoFile))[0]
+			vi := yamltest.Get(t, ky, "spec", "rules", 0, "verifyImages", 0)
+			if diff := cmp.Diff(toStrings(yamltest.Get(t, vi, "imageReferences")), c.kyvernoRefs); diff != "" {
 				t.Errorf("kyverno imageReferences (-got +want):\n%s", diff)
 			}
 			for k, want := range map[string]any{"type": "Cosign", "mutateDigest": true, "verifyDigest": true, "required": true, "failureAction": "Enforce"} {
-				if got := get(t, vi, k); got != want {
+				if got := yamltest.Get(t, vi, k); got != want {
 					t.Errorf("kyverno %s = %v, want %v", k, got, want)
 				}
 			}
-			entries := get(t, vi, "attestors", 0, "entries").([]any)
+			entries := yamltest.Get(t, vi, "attestors", 0, "entries").([]any)
 			if len(entries) != len(c.in.Identities) {
 				t.Errorf("kyverno has %d attestor entries, want one per identity (%d)", len(entries), len(c.in.Identities))
 			}
-			kl := get(t, entries[0], "keyless").(map[string]any)
+			kl := yamltest.Get(t, entries[0], "keyless").(map[string]any)
 			_, hasRoots := kl["roots"]
 			_, hasPub := kl["rekor"].(map[string]any)["pubkey"]
 			if hasRoots != c.private || hasPub != c.private {
@@ -332,37 +289,37 @@ func TestTable(t *testing.T) {
 				t.Error("kyverno ctlog has no pubkey though the trusted root has a CT log")
 			}
 
-			cip := docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
+			cip := yamltest.Docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
 			var globs []string
-			for _, im := range get(t, cip, "spec", "images").([]any) {
+			for _, im := range yamltest.Get(t, cip, "spec", "images").([]any) {
 				globs = append(globs, im.(map[string]any)["glob"].(string))
 			}
 			if diff := cmp.Diff(globs, c.globs); diff != "" {
 				t.Errorf("ClusterImagePolicy globs (-got +want):\n%s", diff)
 			}
-			auth := get(t, cip, "spec", "authorities", 0)
-			ref, _ := get(t, auth, "keyless").(map[string]any)["trustRootRef"].(string)
-			ctRef, _ := get(t, auth, "ctlog").(map[string]any)["trustRootRef"].(string)
+			auth := yamltest.Get(t, cip, "spec", "authorities", 0)
+			ref, _ := yamltest.Get(t, auth, "keyless").(map[string]any)["trustRootRef"].(string)
+			ctRef, _ := yamltest.Get(t, auth, "ctlog").(map[string]any)["trustRootRef"].(string)
 			if c.private {
-				tr := docs(t, fileNamed(t, files, policy.TrustRootFile))[0]
-				name := get(t, tr, "metadata", "name")
+				tr := yamltest.Docs(t, fileNamed(t, files, policy.TrustRootFile))[0]
+				name := yamltest.Get(t, tr, "metadata", "name")
 				if ref != name || ctRef != name {
 					t.Errorf("trustRootRef keyless %q ctlog %q, want the TrustRoot's name %q", ref, ctRef, name)
 				}
 			} else if ref != "" || ctRef != "" {
 				t.Errorf("public trust, but trustRootRef %q/%q", ref, ctRef)
 			}
-			if ignore, _ := get(t, auth, "keyless", "insecureIgnoreSCT").(bool); ignore != c.ignoreSCT {
+			if ignore, _ := yamltest.Get(t, auth, "keyless", "insecureIgnoreSCT").(bool); ignore != c.ignoreSCT {
 				t.Errorf("insecureIgnoreSCT = %v, want %v", ignore, c.ignoreSCT)
 			}
 
 			var urls []string
-			for _, d := range docs(t, fileNamed(t, files, policy.FluxFile)) {
+			for _, d := range yamltest.Docs(t, fileNamed(t, files, policy.FluxFile)) {
 				if d["kind"] != "OCIRepository" {
 					continue
 				}
-				urls = append(urls, get(t, d, "spec", "url").(string))
-				_, hasSecret := get(t, d, "spec", "verify").(map[string]any)["trustedRootSecretRef"]
+				urls = append(urls, yamltest.Get(t, d, "spec", "url").(string))
+				_, hasSecret := yamltest.Get(t, d, "spec", "verify").(map[string]any)["trustedRootSecretRef"]
 				if hasSecret != c.private {
 					t.Errorf("flux trustedRootSecretRef present %v, want %v", hasSecret, c.private)
 				}
@@ -400,14 +357,14 @@ func TestIdentityRoundTrip(t *testing.T) {
 }
 
 // checkIdentity fails t unless every policy in files admits id exactly.
-func checkIdentity(t testing.TB, files []policy.File, id policy.Identity) {
+func checkIdentity(t testing.TB, files []policy.File, id artifact.Requirement) {
 	t.Helper()
 	// Kyverno: subject/issuer are wildcard patterns ('*', '?'), so a value
 	// holding one must be in the RegExp field, quoted and anchored.
 	found := false
-	ky := docs(t, fileNamed(t, files, policy.KyvernoFile))[0]
-	for _, e := range get(t, ky, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries").([]any) {
-		kl := get(t, e, "keyless").(map[string]any)
+	ky := yamltest.Docs(t, fileNamed(t, files, policy.KyvernoFile))[0]
+	for _, e := range yamltest.Get(t, ky, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries").([]any) {
+		kl := yamltest.Get(t, e, "keyless").(map[string]any)
 		if exactly(t, "kyverno subject", kl["subject"], kl["subjectRegExp"], id.Subject, true) &&
 			exactly(t, "kyverno issuer", kl["issuer"], kl["issuerRegExp"], id.Issuer, true) {
 			found = true
@@ -418,8 +375,8 @@ func checkIdentity(t testing.TB, files []policy.File, id policy.Identity) {
 	}
 	// policy-controller: exact strings.
 	found = false
-	cip := docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
-	for _, i := range get(t, cip, "spec", "authorities", 0, "keyless", "identities").([]any) {
+	cip := yamltest.Docs(t, fileNamed(t, files, policy.ClusterImagePolicyFile))[0]
+	for _, i := range yamltest.Get(t, cip, "spec", "authorities", 0, "keyless", "identities").([]any) {
 		m := i.(map[string]any)
 		if m["subject"] == id.Subject && m["issuer"] == id.Issuer && m["subjectRegExp"] == nil && m["issuerRegExp"] == nil {
 			found = true
@@ -429,19 +386,19 @@ func checkIdentity(t testing.TB, files []policy.File, id policy.Identity) {
 		t.Errorf("ClusterImagePolicy has no identity %+v", id)
 	}
 	// Flux: Go regular expressions that match exactly the value.
-	for _, d := range docs(t, fileNamed(t, files, policy.FluxFile)) {
+	for _, d := range yamltest.Docs(t, fileNamed(t, files, policy.FluxFile)) {
 		if d["kind"] != "OCIRepository" {
 			continue
 		}
 		found = false
-		for _, m := range get(t, d, "spec", "verify", "matchOIDCIdentity").([]any) {
+		for _, m := range yamltest.Get(t, d, "spec", "verify", "matchOIDCIdentity").([]any) {
 			mm := m.(map[string]any)
 			if exactly(t, "flux subject", nil, mm["subject"], id.Subject, false) && exactly(t, "flux issuer", nil, mm["issuer"], id.Issuer, false) {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("OCIRepository %v has no matchOIDCIdentity for %+v", get(t, d, "metadata", "name"), id)
+			t.Errorf("OCIRepository %v has no matchOIDCIdentity for %+v", yamltest.Get(t, d, "metadata", "name"), id)
 		}
 	}
 }
@@ -484,7 +441,7 @@ func exactly(t testing.TB, what string, exact, re any, want string, wildcards bo
 }
 
 func TestErrors(t *testing.T) {
-	good := policy.Input{Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}}
+	good := policy.Input{Identities: []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}}
 	twoLogs := loadRoot(t, "private-ct-two-logs.trusted_root.json")
 	cases := []struct {
 		name string
@@ -525,7 +482,7 @@ func TestErrors(t *testing.T) {
 func TestWrite(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "policies")
 	private := policy.Input{
-		Identities:  []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}},
+		Identities:  []artifact.Requirement{{Subject: releaseA, Issuer: githubIssuer}},
 		Images:      []policy.Image{{Repository: "ghcr.io/org/app"}},
 		TrustedRoot: loadRoot(t, "private-no-ct.trusted_root.json"),
 	}
@@ -566,50 +523,6 @@ func TestWrite(t *testing.T) {
 	}
 }
 
-func TestFromResult(t *testing.T) {
-	tr := loadRoot(t, "private-ct-two-logs.trusted_root.json")
-	d1, d2 := "sha256:"+strings.Repeat("1", 64), "sha256:"+strings.Repeat("2", 64)
-	res := sign.Result{
-		Identity: sign.Identity{Subject: releaseA, Issuer: githubIssuer},
-		Images: []sign.Image{
-			{Reference: "ghcr.io/org/app:v1.2.3", Repository: "ghcr.io/org/app", Digest: d1, Signatures: []sign.Signature{
-				{Format: sign.FormatBundle, Log: sign.LogEntry{URL: "https://log2.rekor.example.internal", Version: 2}},
-				{Format: sign.FormatLegacy, Log: sign.LogEntry{URL: "https://rekor.example.internal", Version: 1}},
-			}},
-			{Reference: "ghcr.io/org/app:v1.2.3", Repository: "ghcr.io/org/app", Digest: d2, Index: d1, Platform: "linux/arm64", Signatures: []sign.Signature{
-				{Format: sign.FormatLegacy, Log: sign.LogEntry{URL: "https://rekor.example.internal", Version: 1}},
-			}},
-			{Reference: "docker.io/org/app@" + d1, Repository: "index.docker.io/org/app", Digest: d1, Signatures: []sign.Signature{
-				{Format: sign.FormatLegacy, Log: sign.LogEntry{URL: "https://rekor.example.internal", Version: 1}},
-			}},
-		},
-	}
-	in := policy.FromResult(res, tr)
-	want := policy.Input{
-		Identities: []policy.Identity{{Subject: releaseA, Issuer: githubIssuer}},
-		Images: []policy.Image{
-			{Repository: "ghcr.io/org/app", Tag: "v1.2.3", Digest: d1},
-			{Repository: "ghcr.io/org/app"},
-			{Repository: "index.docker.io/org/app", Digest: d1},
-		},
-		TrustedRoot: tr,
-		RekorURL:    "https://rekor.example.internal",
-	}
-	if diff := cmp.Diff(want, in, cmp.Comparer(func(a, b *root.TrustedRoot) bool { return a == b })); diff != "" {
-		t.Errorf("FromResult (-want +got):\n%s", diff)
-	}
-	if _, err := policy.Generate(in); err != nil {
-		t.Errorf("Generate(FromResult(...)): %v", err)
-	}
-	if !policy.LegacySigned(res) {
-		t.Error("LegacySigned = false for a run with legacy signatures")
-	}
-	res.Images[2].Signatures = nil
-	if policy.LegacySigned(res) {
-		t.Error("LegacySigned = true though one image has no legacy signature")
-	}
-}
-
 func TestAnyTag(t *testing.T) {
 	t.Parallel()
 	const iss = "https://token.actions.githubusercontent.com"
@@ -632,7 +545,7 @@ func TestAnyTag(t *testing.T) {
 		{subject: "someone@example.com"},
 	}
 	for _, tc := range tests {
-		got := policy.AnyTag(policy.Identity{Subject: tc.subject, Issuer: iss})
+		got := policy.AnyTag(artifact.Requirement{Subject: tc.subject, Issuer: iss})
 		if got.SubjectRegexp != tc.want || got.Subject != tc.subject || got.Issuer != iss {
 			t.Errorf("AnyTag(%q) = %+v, want regexp %q", tc.subject, got, tc.want)
 			continue
@@ -653,9 +566,33 @@ func TestAnyTag(t *testing.T) {
 		}
 	}
 	if _, err := policy.Generate(policy.Input{
-		Identities: []policy.Identity{{Subject: "s", Issuer: iss, SubjectRegexp: "unanchored"}},
+		Identities: []artifact.Requirement{{Subject: "s", Issuer: iss, SubjectRegexp: "unanchored"}},
 		Images:     []policy.Image{{Repository: "ghcr.io/org/app"}},
 	}); err == nil || !strings.Contains(err.Error(), "anchored") {
 		t.Errorf("an unanchored regexp was accepted: %v", err)
+	}
+}
+
+// TestHeaderTellsHowSubjectsMatch: the comment above each policy says what
+// the rule below it does, exact or any tag.
+func TestHeaderTellsHowSubjectsMatch(t *testing.T) {
+	t.Parallel()
+	exact := artifact.Requirement{Subject: releaseA, Issuer: githubIssuer}
+	for _, tc := range []struct {
+		id   artifact.Requirement
+		want string
+	}{
+		{exact, "Each subject is the exact workflow ref that signed"},
+		{policy.AnyTag(exact), "the workflow that\n# signed, at any tag"},
+	} {
+		files, err := policy.Generate(policy.Input{Identities: []artifact.Requirement{tc.id}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Name != policy.TrustRootFile && !strings.Contains(string(f.Data), tc.want) {
+				t.Errorf("%s for %+v does not say %q:\n%s", f.Name, tc.id, tc.want, f.Data)
+			}
+		}
 	}
 }

@@ -11,15 +11,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/sigil-dev/sigil/ghaction/inputlist"
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // DockerHub is the canonical name of Docker Hub's registry.
 const DockerHub = "index.docker.io"
-
-// Credential is a username and password for one registry host: the type the
-// registry-credentials parser returns, which never prints the password.
-type Credential = inputlist.Credential
 
 // Auth says which credentials sigil presents to which registry.
 type Auth struct {
@@ -35,30 +31,39 @@ type Auth struct {
 	// DockerConfigDir, when set, is a directory with a Docker config.json
 	// whose auths are used for the remaining registries.
 	DockerConfigDir string
+	// Name says how the caller's front end names a setting in error
+	// messages (an action input, a CLI flag). The default is the setting's
+	// own name.
+	Name func(setting.Setting) string
 }
 
-// NormalizeHost maps the spellings of one registry to one name, so that
-// "docker.io", "registry-1.docker.io" and "index.docker.io" are the same.
-func NormalizeHost(h string) string {
-	h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(h)), "https://"), "http://"), "/")
-	switch h {
-	case "docker.io", "registry-1.docker.io", "index.docker.io", "index.docker.io/v1":
-		return DockerHub
+// canonical is host as NormalizeHost writes it, or host lower-cased when it
+// is no valid host name (it then matches nothing).
+func canonical(host string) string {
+	if h, err := NormalizeHost(host); err == nil {
+		return h
 	}
-	return h
+	return strings.ToLower(strings.TrimSpace(host))
+}
+
+func (a Auth) name(s setting.Setting) string {
+	if a.Name == nil {
+		return string(s)
+	}
+	return a.Name(s)
 }
 
 // Source says where the credentials for host come from, for error messages;
-// it names the input, never the secret.
+// it names the setting, never the secret.
 func (a Auth) Source(host string) string {
-	host = NormalizeHost(host)
+	host = canonical(host)
 	for _, c := range a.Credentials {
-		if NormalizeHost(c.Host) == host {
-			return fmt.Sprintf("the registry-credentials entry for %s", c.Host)
+		if canonical(c.Host) == host {
+			return fmt.Sprintf("the %s entry for %s", a.name(setting.Credentials), c.Host)
 		}
 	}
-	if a.GitHubToken != "" && host == NormalizeHost(a.ghcr()) {
-		return "github-token"
+	if a.GitHubToken != "" && host == canonical(a.ghcr()) {
+		return a.name(setting.GitHubToken)
 	}
 	if a.DockerConfigDir != "" {
 		return "the Docker config in " + a.DockerConfigDir
@@ -89,13 +94,13 @@ func (a Auth) Keychain() (authn.Keychain, error) {
 // Resolve implements authn.Keychain for the explicit credentials and the
 // GitHub token.
 func (a Auth) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	host := NormalizeHost(r.RegistryStr())
+	host := canonical(r.RegistryStr())
 	for _, c := range a.Credentials {
-		if NormalizeHost(c.Host) == host {
+		if canonical(c.Host) == host {
 			return authn.FromConfig(authn.AuthConfig{Username: c.Username, Password: c.Password}), nil
 		}
 	}
-	if a.GitHubToken != "" && host == NormalizeHost(a.ghcr()) {
+	if a.GitHubToken != "" && host == canonical(a.ghcr()) {
 		user := a.GitHubActor
 		if user == "" {
 			user = "x-access-token"

@@ -20,10 +20,15 @@ func TestNormalizeHost(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"docker.io": DockerHub, "registry-1.docker.io": DockerHub, "INDEX.docker.io": DockerHub,
-		"https://index.docker.io/v1/": DockerHub, "ghcr.io": "ghcr.io", " 127.0.0.1:5000 ": "127.0.0.1:5000",
+		"ghcr.io": "ghcr.io", " 127.0.0.1:5000 ": "127.0.0.1:5000", "Localhost:5000": "localhost:5000",
 	} {
-		if got := NormalizeHost(in); got != want {
-			t.Errorf("NormalizeHost(%q) = %q, want %q", in, got, want)
+		if got, err := NormalizeHost(in); err != nil || got != want {
+			t.Errorf("NormalizeHost(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"https://index.docker.io/v1/", "user:pw@ghcr.io", "", "a b"} {
+		if got, err := NormalizeHost(bad); err == nil {
+			t.Errorf("NormalizeHost(%q) = %q, want an error", bad, got)
 		}
 	}
 }
@@ -93,11 +98,11 @@ func TestResolveAndExplain(t *testing.T) {
 	opts := RemoteOptions(kc, nil, "test")
 
 	m, err := Resolve(t.Context(), tag, auth, true, opts...)
-	if d, _ := img.Digest(); err != nil || m.Digest.DigestStr() != d.String() || m.IsIndex() {
+	if d, _ := img.Digest(); err != nil || m.Digest.DigestStr() != d.String() || m.MediaType.IsIndex() {
 		t.Fatalf("Resolve(image) = %+v, %v", m, err)
 	}
 	m, err = Resolve(t.Context(), itag, auth, true, opts...)
-	if err != nil || !m.IsIndex() || len(m.Children) != 2 {
+	if err != nil || !m.MediaType.IsIndex() || len(m.Children) != 2 {
 		t.Fatalf("Resolve(index) = %+v, %v; want 2 children", m, err)
 	}
 	if m, err = Resolve(t.Context(), itag, auth, false, opts...); err != nil || len(m.Children) != 0 {

@@ -12,6 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // Manifest is one resolved manifest: an image, or an index and its children.
@@ -25,9 +29,6 @@ type Manifest struct {
 	// Children are an index's manifests, in index order.
 	Children []Manifest
 }
-
-// IsIndex reports whether the manifest is a multi-platform index.
-func (m Manifest) IsIndex() bool { return m.MediaType.IsIndex() }
 
 // ParseReference parses a user's image reference: a tag or a digest. Bare
 // names get the "latest" tag, as docker does; the error names the input.
@@ -90,7 +91,8 @@ func Explain(err error, ref name.Reference, auth Auth) error {
 	if errors.As(err, &te) {
 		switch {
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-			return &AuthError{Host: host, Source: auth.Source(host), Err: err}
+			fix := fmt.Sprintf("%s: %s=username:password; for ghcr.io the job needs `permissions: packages: write` and %s", auth.name(setting.Credentials), host, auth.name(setting.GitHubToken))
+			return &AuthError{Host: host, Source: auth.Source(host), Fix: fix, Err: err}
 		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return &NotFoundError{Ref: ref.String(), Err: err}
 		}
@@ -111,14 +113,20 @@ func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
 
 // AuthError is a registry refusing the credentials sigil presented.
 type AuthError struct {
-	Host   string
+	// Host is the registry.
+	Host string
+	// Source says where the credentials came from (Auth.Source).
 	Source string
-	Err    error
+	// Fix says how to give other credentials, naming the settings as the
+	// caller's front end does.
+	Fix string
+	// Err is the registry's answer.
+	Err error
 }
 
 // Error says which registry refused which credentials, and how to fix it.
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("registry %s refused the credentials from %s: check the username and password (registry-credentials: %s=username:password; for ghcr.io the job needs `permissions: packages: write` and github-token)", e.Host, e.Source, e.Host)
+	return fmt.Sprintf("registry %s refused the credentials from %s: check the username and password (%s)", e.Host, e.Source, e.Fix)
 }
 
 // Unwrap returns the registry's error.
@@ -137,3 +145,57 @@ func (e *NotFoundError) Error() string {
 
 // Unwrap returns the registry's error.
 func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// Target is one manifest to sign or verify, with the digest reference the
+// registry calls use.
+type Target struct {
+	artifact.Target
+	// Ref is Repository@Digest.
+	Ref name.Digest
+}
+
+// Resolved is what one reference resolved to.
+type Resolved struct {
+	// Targets are the manifest the reference names and, when children were
+	// asked for, an index's platform manifests after it.
+	Targets []Target
+	// Err says why the reference could not be resolved.
+	Err error
+}
+
+// ResolveAll parses and resolves every reference, at most limit at once
+// (at least one), reading each manifest once. The results keep the order
+// of refs, each with its own error: the caller decides whether one bad
+// reference fails the run.
+func ResolveAll(ctx context.Context, refs []string, auth Auth, children bool, limit int, opts ...remote.Option) []Resolved {
+	out := make([]Resolved, len(refs))
+	g := new(errgroup.Group)
+	g.SetLimit(max(limit, 1))
+	for i, in := range refs {
+		g.Go(func() error {
+			out[i] = resolveOne(ctx, in, auth, children, opts)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func resolveOne(ctx context.Context, in string, auth Auth, children bool, opts []remote.Option) Resolved {
+	ref, err := ParseReference(in)
+	if err != nil {
+		return Resolved{Err: err}
+	}
+	m, err := Resolve(ctx, ref, auth, children, opts...)
+	if err != nil {
+		return Resolved{Err: err}
+	}
+	target := func(d name.Digest, platform, index string) Target {
+		return Target{Target: artifact.Target{Reference: in, Repository: d.Context().Name(), Digest: d.DigestStr(), Platform: platform, Index: index}, Ref: d}
+	}
+	r := Resolved{Targets: []Target{target(m.Digest, "", "")}}
+	for _, c := range m.Children {
+		r.Targets = append(r.Targets, target(c.Digest, c.Platform, m.Digest.DigestStr()))
+	}
+	return r
+}

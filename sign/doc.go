@@ -25,5 +25,9 @@
 //
 // The package reads no environment variables and writes no GitHub file
 // commands: the identity token, registry credentials and transport are
-// given to it.
+// given to it. Each service is a dependency that can be replaced
+// (WithKeypair, WithCertificates, WithTransparencyLog, WithLegacyLog,
+// WithTimestampAuthorities); by default they are built from the services'
+// URLs (WithServices) on the one transport (WithTransport), so every
+// request shares its connection pool, timeouts and retries.
 package sign

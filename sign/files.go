@@ -9,10 +9,9 @@ import (
 
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"golang.org/x/sync/errgroup"
-)
 
-// BundleSuffix is appended to a file's path to name its bundle.
-const BundleSuffix = ".sigstore.json"
+	"github.com/sigil-dev/sigil/artifact"
+)
 
 // SignFiles signs each file and writes its Sigstore bundle next to it as
 // <file>.sigstore.json, the bundle `cosign sign-blob --bundle` writes. Every
@@ -29,7 +28,7 @@ func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) 
 	if len(paths) == 0 {
 		return nil, nil
 	}
-	if _, err := s.fulcio.current(ctx); err != nil {
+	if _, err := s.certs.Chain(ctx); err != nil {
 		return nil, err
 	}
 	results := make([]File, len(paths))
@@ -38,11 +37,11 @@ func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) 
 	for i, p := range paths {
 		g.Go(func() error {
 			sum := sha256.Sum256(contents[i])
-			sb, err := s.sign(gctx, &sgsign.PlainData{Data: contents[i]}, s.tlog, s.o.services.RekorURL, s.o.services.RekorVersion, s.tsas)
+			sb, err := s.sign(gctx, &sgsign.PlainData{Data: contents[i]}, s.tlog, s.tsas)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
-			out := p + BundleSuffix
+			out := p + artifact.BundleSuffix
 			if err := os.WriteFile(out, sb.json, 0o644); err != nil {
 				return fmt.Errorf("writing the bundle of %s: %w", p, err)
 			}

@@ -17,16 +17,18 @@ import (
 
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/oauthflow"
+
+	"github.com/sigil-dev/sigil/setting"
 )
 
-// fulcio fetches one code-signing certificate for the run's key pair and
-// serves it to every signature, renewing it (with a fresh identity token)
-// only when it is about to expire.
+// fulcio is the default CertificateSource: it fetches one code-signing
+// certificate for the run's key pair and serves it to every signature,
+// renewing it (with a fresh identity token) only when it is about to
+// expire.
 //
 // sigstore-go's Fulcio client returns only the leaf certificate; the legacy
 // cosign format carries the chain too (verifiers such as Kyverno build the
-// path from it), so this small client keeps the whole chain. It implements
-// sigstore-go's CertificateProvider for the bundle format.
+// path from it), so this small client keeps the whole chain.
 type fulcio struct {
 	url     string
 	client  *http.Client
@@ -43,7 +45,8 @@ type fulcio struct {
 // signature's log entry must fall within the certificate's validity.
 const renewBefore = 2 * time.Minute
 
-func (f *fulcio) current(ctx context.Context) ([]*x509.Certificate, error) {
+// Chain implements CertificateSource.
+func (f *fulcio) Chain(ctx context.Context) ([]*x509.Certificate, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.chain) > 0 && f.now().Add(renewBefore).Before(f.chain[0].NotAfter) {
@@ -61,13 +64,11 @@ func (f *fulcio) current(ctx context.Context) ([]*x509.Certificate, error) {
 	return chain, nil
 }
 
-// GetCertificate implements sigstore-go's CertificateProvider.
-func (f *fulcio) GetCertificate(ctx context.Context, _ sgsign.Keypair, _ *sgsign.CertificateProviderOptions) ([]byte, error) {
-	chain, err := f.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return chain[0].Raw, nil
+// count is how many certificates were requested.
+func (f *fulcio) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
 }
 
 type fulcioRequest struct {
@@ -129,7 +130,7 @@ func (f *fulcio) request(ctx context.Context, token string) ([]*x509.Certificate
 	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(f.url, "/")+"/api/v2/signingCert", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("fulcio-url %q: %w", f.url, err)
+		return nil, setting.Errorf(setting.FulcioURL, "%q: %v", f.url, err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")

@@ -21,6 +21,9 @@ import (
 	"time"
 
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/trust"
 )
 
 // fakeFulcio answers signing-certificate requests with a fresh certificate
@@ -92,7 +95,7 @@ func TestFulcioOneCertificatePerRun(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := f.GetCertificate(t.Context(), nil, nil); err != nil {
+			if _, err := f.Chain(t.Context()); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -101,7 +104,7 @@ func TestFulcioOneCertificatePerRun(t *testing.T) {
 	if got := srv.requests.Load(); got != 1 || tokens.Load() != 1 {
 		t.Fatalf("%d certificate requests and %d tokens for one run, want 1 and 1", got, tokens.Load())
 	}
-	chain, err := f.current(t.Context())
+	chain, err := f.Chain(t.Context())
 	if err != nil || len(chain) != 2 {
 		t.Fatalf("chain of %d certificates (%v), want leaf and root", len(chain), err)
 	}
@@ -109,7 +112,7 @@ func TestFulcioOneCertificatePerRun(t *testing.T) {
 	mu.Lock()
 	clock = clock.Add(7 * time.Minute)
 	mu.Unlock()
-	f.GetCertificate(t.Context(), nil, nil)
+	f.Chain(t.Context())
 	if got := srv.requests.Load(); got != 1 {
 		t.Fatalf("renewed too early: %d requests", got)
 	}
@@ -117,7 +120,7 @@ func TestFulcioOneCertificatePerRun(t *testing.T) {
 	mu.Lock()
 	clock = clock.Add(2 * time.Minute)
 	mu.Unlock()
-	f.GetCertificate(t.Context(), nil, nil)
+	f.Chain(t.Context())
 	if got := srv.requests.Load(); got != 2 || tokens.Load() != 2 || f.requests != 2 {
 		t.Fatalf("after expiry: %d requests, %d tokens, want 2 and 2", got, tokens.Load())
 	}
@@ -162,7 +165,7 @@ func TestFulcioErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newTestFulcio(t, tc.srv, now, tc.token)
-			_, err := f.GetCertificate(t.Context(), nil, nil)
+			_, err := f.Chain(t.Context())
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -187,9 +190,11 @@ func TestOptionsConflicts(t *testing.T) {
 		want string
 	}{
 		{"nothing", nil, "no Fulcio URL"},
-		{"legacy on rekor v2", []Option{WithFormat(FormatBoth)}, "legacy"},
-		{"annotations without legacy", []Option{WithFormat(FormatBundle), WithAnnotations(map[string]string{"a": "b"})}, "annotations"},
+		{"legacy on rekor v2", []Option{WithFormat(artifact.FormatBoth)}, "legacy"},
+		{"annotations without legacy", []Option{WithFormat(artifact.FormatBundle), WithAnnotations(map[string]string{"a": "b"})}, "annotations"},
 		{"zero concurrency", []Option{WithConcurrency(0)}, "concurrency"},
+		{"rekor v2 without a timestamp authority", []Option{WithServices(trust.Services{FulcioURL: "http://127.0.0.1:1", RekorURL: "http://127.0.0.1:2", RekorVersion: 2})}, "tsa-url: Rekor v2 gives no signing time"},
+		{"unknown format", []Option{WithFormat("sbom")}, `format: "sbom": want both, bundle or legacy`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,8 +204,5 @@ func TestOptionsConflicts(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
-	}
-	if _, err := ParseFormat("sbom"); err == nil {
-		t.Error(`ParseFormat("sbom") succeeded`)
 	}
 }

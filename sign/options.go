@@ -2,6 +2,7 @@ package sign
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,40 +10,34 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/registry"
+	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/trust"
 )
 
-// Format says which signature formats are written for an image.
-type Format string
-
-// The formats.
-const (
-	// FormatBoth writes the Sigstore bundle referrer and the legacy .sig tag.
-	FormatBoth Format = "both"
-	// FormatBundle writes only the Sigstore bundle as an OCI 1.1 referrer.
-	FormatBundle Format = "bundle"
-	// FormatLegacy writes only cosign's sha256-<digest>.sig tag.
-	FormatLegacy Format = "legacy"
-)
-
-// ParseFormat reads a format input; empty means FormatBoth.
-func ParseFormat(s string) (Format, error) {
-	switch Format(s) {
-	case "":
-		return FormatBoth, nil
-	case FormatBoth, FormatBundle, FormatLegacy:
-		return Format(s), nil
-	}
-	return "", fmt.Errorf("format %q: want both, bundle or legacy", s)
-}
-
-func (f Format) bundle() bool { return f == FormatBoth || f == FormatBundle }
-func (f Format) legacy() bool { return f == FormatBoth || f == FormatLegacy }
-
 // Option configures a Signer.
 type Option func(*options)
+
+// CertificateSource gives the run's code-signing certificate for the
+// Signer's key pair. The default asks Fulcio (see WithServices).
+type CertificateSource interface {
+	// Chain returns the certificate chain, leaf first, valid now. It is
+	// called before every signature, concurrently, and may cache.
+	Chain(ctx context.Context) ([]*x509.Certificate, error)
+}
+
+// Log is a transparency log a Signer records signatures in.
+type Log struct {
+	// Transparency adds the log entry to a bundle.
+	sgsign.Transparency
+	// URL is the log's base URL, reported in each LogEntry.
+	URL string
+	// Version is its Rekor API major version, 1 or 2.
+	Version int
+}
 
 type options struct {
 	services    trust.Services
@@ -51,15 +46,24 @@ type options struct {
 	transport   http.RoundTripper
 	remote      []remote.Option
 	auth        registry.Auth
-	format      Format
+	format      artifact.Format
 	recursive   bool
 	annotations map[string]string
 	concurrency int
 	now         func() time.Time
 	progress    func(string)
+
+	keypair sgsign.Keypair
+	certs   CertificateSource
+	log     *Log
+	legacy  *Log
+	tsas    []*sgsign.TimestampAuthority
+	tsaSet  bool
 }
 
-// WithServices sets the Fulcio, Rekor and TSA endpoints. Required.
+// WithServices sets the Fulcio, Rekor and TSA endpoints. Required, unless
+// WithCertificates, WithTransparencyLog (and, for the legacy format,
+// WithLegacyLog) replace every service it names.
 func WithServices(s trust.Services) Option { return func(o *options) { o.services = s } }
 
 // WithTrustedRoot sets the trust material every new signature is checked
@@ -68,25 +72,28 @@ func WithTrustedRoot(tr root.TrustedMaterial) Option {
 	return func(o *options) { o.trustedRoot = tr }
 }
 
-// WithIdentityToken sets the source of OIDC identity tokens. It is called
-// once per certificate: once per run, unless the run outlives the
-// certificate. Required.
+// WithIdentityToken sets the source of OIDC identity tokens that Fulcio
+// turns into certificates. It is called once per certificate: once per
+// run, unless the run outlives the certificate. Required with the default
+// certificate source.
 func WithIdentityToken(f func(ctx context.Context) (string, error)) Option {
 	return func(o *options) { o.token = f }
 }
 
-// WithTransport sets the HTTP transport for Fulcio and the TSA. The default
-// is http.DefaultTransport.
+// WithTransport sets the HTTP transport for Fulcio, the logs and the TSA.
+// The default is http.DefaultTransport.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
-// WithRegistry sets the go-containerregistry options (credentials, transport)
-// for every registry call, and the credentials' sources for error messages.
+// WithRegistry sets the go-containerregistry options (credentials,
+// transport) for every registry call, and the credentials' sources for
+// error messages. The default is anonymous access.
 func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
 	return func(o *options) { o.auth, o.remote = auth, opts }
 }
 
-// WithFormat sets the image signature formats. The default is FormatBoth.
-func WithFormat(f Format) Option { return func(o *options) { o.format = f } }
+// WithFormat sets the image signature formats: artifact.FormatBoth,
+// FormatBundle or FormatLegacy. The default is FormatBoth.
+func WithFormat(f artifact.Format) Option { return func(o *options) { o.format = f } }
 
 // WithRecursive signs each platform manifest of an index as well as the
 // index. The default is true.
@@ -96,8 +103,8 @@ func WithRecursive(r bool) Option { return func(o *options) { o.recursive = r } 
 // (its "optional" section, as cosign -a does). The default is none.
 func WithAnnotations(a map[string]string) Option { return func(o *options) { o.annotations = a } }
 
-// WithConcurrency bounds how many artifacts are signed and pushed at once.
-// The default is 16.
+// WithConcurrency bounds how many artifacts are signed and pushed at once,
+// 1 to setting.MaxConcurrency. The default is setting.DefaultConcurrency.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // WithClock sets the clock used to decide certificate renewal. The default is
@@ -107,35 +114,68 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithProgress receives one line per finished step. The default discards.
 func WithProgress(f func(string)) Option { return func(o *options) { o.progress = f } }
 
+// WithKeypair sets the key pair every signature is made with. The default
+// is a new ephemeral ECDSA P-256 key pair per Signer.
+func WithKeypair(k sgsign.Keypair) Option { return func(o *options) { o.keypair = k } }
+
+// WithCertificates sets where the certificate for the key pair comes from.
+// The default is Fulcio at the services' URL, with the identity token.
+func WithCertificates(c CertificateSource) Option { return func(o *options) { o.certs = c } }
+
+// WithTransparencyLog sets the log that bundles are recorded in. The
+// default is the services' Rekor (v1 or v2).
+func WithTransparencyLog(l Log) Option { return func(o *options) { o.log = &l } }
+
+// WithLegacyLog sets the Rekor v1 log that legacy signatures are recorded
+// in (their format carries its signed entry timestamp). The default is the
+// services' Rekor v1 log.
+func WithLegacyLog(l Log) Option { return func(o *options) { o.legacy = &l } }
+
+// WithTimestampAuthorities sets the RFC 3161 timestamp authorities that
+// countersign bundles. The default is the services' TSAs.
+func WithTimestampAuthorities(t ...*sgsign.TimestampAuthority) Option {
+	return func(o *options) { o.tsas, o.tsaSet = t, true }
+}
+
+// makeOptions applies opts over the defaults and checks them; every rule on
+// the settings is checked here, once.
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{format: FormatBoth, recursive: true, concurrency: 16, now: time.Now, progress: func(string) {}}
+	o := &options{format: artifact.FormatBoth, recursive: true, concurrency: setting.DefaultConcurrency, now: time.Now, progress: func(string) {}}
 	for _, opt := range opts {
 		opt(o)
 	}
 	var errs []error
-	if o.services.FulcioURL == "" {
-		errs = append(errs, errors.New("no Fulcio URL"))
+	if _, err := artifact.ParseFormat(string(o.format), "", artifact.FormatBoth, artifact.FormatBundle, artifact.FormatLegacy); err != nil {
+		errs = append(errs, &setting.Error{Setting: setting.Format, Err: err})
 	}
 	if o.trustedRoot == nil {
-		errs = append(errs, errors.New("no trusted root"))
+		errs = append(errs, setting.Errorf(setting.TrustedRoot, "no trusted root to check new signatures against"))
 	}
-	if o.token == nil {
-		errs = append(errs, errors.New("no identity token source"))
+	if o.certs == nil {
+		switch {
+		case o.services.FulcioURL == "":
+			errs = append(errs, setting.Errorf(setting.FulcioURL, "no Fulcio URL"))
+		case o.token == nil:
+			errs = append(errs, errors.New("no identity token source for Fulcio"))
+		}
 	}
-	if o.concurrency < 1 {
-		errs = append(errs, fmt.Errorf("concurrency %d: want 1 or more", o.concurrency))
+	if err := setting.CheckConcurrency(o.concurrency); err != nil {
+		errs = append(errs, err)
 	}
-	if o.services.RekorURL == "" {
-		errs = append(errs, errors.New("no Rekor URL: every signature is recorded in a transparency log"))
+	if o.log == nil && o.services.RekorURL == "" {
+		errs = append(errs, setting.Errorf(setting.RekorURL, "no Rekor URL: every signature is recorded in a transparency log"))
 	}
-	if o.services.RekorVersion == 2 && len(o.services.TSAURLs) == 0 {
-		errs = append(errs, errors.New("Rekor v2 needs a timestamp authority (tsa-url or a signing config that lists one)"))
+	if o.log == nil && o.services.RekorVersion == 2 && len(o.services.TSAURLs) == 0 {
+		errs = append(errs, setting.Errorf(setting.TSAURL, "Rekor v2 gives no signing time, so it needs a timestamp authority: give its URL, or a signing config that lists one"))
 	}
-	if o.format.legacy() && o.services.LegacyRekorURL == "" {
-		errs = append(errs, fmt.Errorf("format %s: the legacy .sig format carries a Rekor v1 signed entry timestamp, and the signing config names no Rekor v1 log (only %s, API v%d): use format: bundle, or a signing config with a Rekor v1 log", o.format, o.services.RekorURL, o.services.RekorVersion))
+	if o.format.Includes(artifact.FormatLegacy) && o.legacy == nil && o.services.LegacyRekorURL == "" {
+		errs = append(errs, (&setting.Error{Setting: setting.Format, Err: fmt.Errorf(
+			"the legacy .sig format carries a Rekor v1 signed entry timestamp, and the signing config names no Rekor v1 log (only %s, API v%d); a signing config with a Rekor v1 log fixes it too",
+			o.services.RekorURL, o.services.RekorVersion)}).WithFix(setting.Assign{Setting: setting.Format, Value: string(artifact.FormatBundle)}))
 	}
-	if len(o.annotations) > 0 && !o.format.legacy() {
-		errs = append(errs, errors.New("annotations are signed into the legacy payload, and format bundle writes none: use format both or legacy, or drop annotations"))
+	if len(o.annotations) > 0 && !o.format.Includes(artifact.FormatLegacy) {
+		errs = append(errs, (&setting.Error{Setting: setting.Annotations, Err: errors.New("annotations are signed into the legacy payload, which the bundle format does not write")}).
+			WithFix(setting.Assign{Setting: setting.Format, Value: string(artifact.FormatBoth)}, setting.Assign{Setting: setting.Format, Value: string(artifact.FormatLegacy)}))
 	}
 	return o, errors.Join(errs...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,21 +11,20 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	tilesclient "github.com/sigstore/rekor-tiles/v2/pkg/client"
-	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
-	rekorclient "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // Signer signs artifacts under one key pair and one certificate.
 type Signer struct {
 	o       *options
-	keypair *sgsign.EphemeralKeypair
-	fulcio  *fulcio
-	tlog    sgsign.Transparency
-	legacy  sgsign.Transparency
+	keypair sgsign.Keypair
+	certs   CertificateSource
+	tlog    Log
+	legacy  *Log
 	tsas    []*sgsign.TimestampAuthority
 }
 
@@ -37,90 +35,101 @@ func New(opts ...Option) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	kp, err := sgsign.NewEphemeralKeypair(nil)
-	if err != nil {
-		return nil, fmt.Errorf("generating the run's key pair: %w", err)
-	}
-	client := &http.Client{Transport: o.transport}
-	s := &Signer{
-		o:       o,
-		keypair: kp,
-		fulcio:  &fulcio{url: o.services.FulcioURL, client: client, token: o.token, now: o.now, keypair: kp},
-	}
-	if s.tlog, err = newLog(o.services.RekorURL, o.services.RekorVersion); err != nil {
-		return nil, err
-	}
-	if o.services.LegacyRekorURL != "" {
-		if s.legacy, err = newLog(o.services.LegacyRekorURL, 1); err != nil {
-			return nil, err
+	s := &Signer{o: o, keypair: o.keypair, certs: o.certs, legacy: o.legacy, tsas: o.tsas}
+	if s.keypair == nil {
+		if s.keypair, err = sgsign.NewEphemeralKeypair(nil); err != nil {
+			return nil, fmt.Errorf("generating the run's key pair: %w", err)
 		}
 	}
-	for _, u := range o.services.TSAURLs {
-		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: o.transport, Retries: 2}))
+	client := &http.Client{Transport: o.transport}
+	if s.certs == nil {
+		s.certs = &fulcio{url: o.services.FulcioURL, client: client, token: o.token, now: o.now, keypair: s.keypair}
+	}
+	if o.log != nil {
+		s.tlog = *o.log
+	} else if s.tlog, err = newLog(o.services.RekorURL, int(o.services.RekorVersion), client); err != nil {
+		return nil, err
+	}
+	if s.legacy == nil && o.services.LegacyRekorURL != "" {
+		l, err := newLog(o.services.LegacyRekorURL, 1, client)
+		if err != nil {
+			return nil, err
+		}
+		s.legacy = &l
+	}
+	if !o.tsaSet {
+		for _, u := range o.services.TSAURLs {
+			// No retries of its own: the transport retries.
+			s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: o.transport, Timeout: -1}))
+		}
 	}
 	return s, nil
 }
 
 // CertificateRequests reports how many certificates were requested from
-// Fulcio so far: 1 for a run that did not outlive its certificate.
+// Fulcio so far: 1 for a run that did not outlive its certificate, 0 with
+// a certificate source other than Fulcio.
 func (s *Signer) CertificateRequests() int {
-	s.fulcio.mu.Lock()
-	defer s.fulcio.mu.Unlock()
-	return s.fulcio.requests
+	if f, ok := s.certs.(*fulcio); ok {
+		return f.count()
+	}
+	return 0
 }
 
 // Identity obtains the run's certificate (fetching a token and asking Fulcio
 // on first use) and returns the identity it certifies. Calling it before
 // signing surfaces token and Fulcio errors before anything is written.
-func (s *Signer) Identity(ctx context.Context) (Identity, error) {
-	chain, err := s.fulcio.current(ctx)
+func (s *Signer) Identity(ctx context.Context) (artifact.Identity, error) {
+	chain, err := s.certs.Chain(ctx)
 	if err != nil {
-		return Identity{}, err
+		return artifact.Identity{}, err
 	}
 	sum, err := certificate.SummarizeCertificate(chain[0])
 	if err != nil {
-		return Identity{}, fmt.Errorf("reading the signing certificate: %w", err)
+		return artifact.Identity{}, fmt.Errorf("reading the signing certificate: %w", err)
 	}
-	return Identity{Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer}, nil
+	return artifact.Identity{
+		Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer,
+		SourceRepositoryURI: sum.SourceRepositoryURI, SourceRepositoryRef: sum.SourceRepositoryRef,
+		RunnerEnvironment: sum.RunnerEnvironment,
+	}, nil
 }
 
 // signed is one new signature and its log entry.
 type signed struct {
 	bundle *protobundle.Bundle
 	json   []byte
-	leaf   *x509.Certificate
 	chain  []*x509.Certificate // leaf first
-	entry  LogEntry
+	entry  artifact.LogEntry
+}
+
+// chainProvider serves sigstore-go the leaf of the chain the signature is
+// made under, so that the certificate in the bundle is the one whose chain
+// sigil keeps (the legacy format carries the chain too).
+type chainProvider struct{ chain []*x509.Certificate }
+
+func (c chainProvider) GetCertificate(context.Context, sgsign.Keypair, *sgsign.CertificateProviderOptions) ([]byte, error) {
+	return c.chain[0].Raw, nil
 }
 
 // sign makes one bundle: content signed with the run's key, the run's
 // certificate, a TSA timestamp where configured, and the log entry. The
 // bundle is verified against the trusted root before it is returned.
-func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog sgsign.Transparency, logURL string, logVersion uint32, tsas []*sgsign.TimestampAuthority) (*signed, error) {
-	chain, err := s.fulcio.current(ctx)
+func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsas []*sgsign.TimestampAuthority) (*signed, error) {
+	chain, err := s.certs.Chain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b, err := sgsign.Bundle(content, s.keypair, sgsign.BundleOptions{
-		CertificateProvider:        s.fulcio,
+		CertificateProvider:        chainProvider{chain},
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{},
 		TimestampAuthorities:       tsas,
-		TransparencyLogs:           []sgsign.Transparency{tlog},
+		TransparencyLogs:           []sgsign.Transparency{tlog.Transparency},
 		Context:                    ctx,
 		TrustedRoot:                s.o.trustedRoot,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
-	}
-	leafDER := b.GetVerificationMaterial().GetCertificate().GetRawBytes()
-	if string(leafDER) != string(chain[0].Raw) {
-		// The certificate was renewed between the two calls; take the new one.
-		if chain, err = s.fulcio.current(ctx); err != nil {
-			return nil, err
-		}
-		if string(leafDER) != string(chain[0].Raw) {
-			return nil, errors.New("the signing certificate changed while signing; retry the run")
-		}
 	}
 	out, err := (&bundle.Bundle{Bundle: b}).MarshalJSON()
 	if err != nil {
@@ -128,69 +137,23 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog sgsign.T
 	}
 	entries := b.GetVerificationMaterial().GetTlogEntries()
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("Rekor at %s returned no log entry", logURL)
+		return nil, fmt.Errorf("Rekor at %s returned no log entry", tlog.URL)
 	}
-	e := entries[0]
-	le := LogEntry{URL: logURL, Version: logVersion, Index: e.GetLogIndex(), IntegratedTime: e.GetIntegratedTime()}
-	if logVersion == 1 {
-		le.EntryURL = strings.TrimSuffix(logURL, "/") + fmt.Sprintf("/api/v1/log/entries?logIndex=%d", e.GetLogIndex())
-	}
-	return &signed{bundle: b, json: out, leaf: chain[0], chain: chain, entry: le}, nil
+	return &signed{bundle: b, json: out, chain: chain, entry: logEntry(tlog, b)}, nil
 }
 
-// logTimeout bounds one log request; Rekor v1 answers once the entry is
-// integrated.
-const logTimeout = 60 * time.Second
-
-// newLog returns the client of one transparency log. The clients are made
-// here, not left to sigstore-go: its Rekor creates them lazily on first use,
-// without a lock, which races when signatures are made concurrently.
-func newLog(url string, version uint32) (sgsign.Transparency, error) {
-	opts := &sgsign.RekorOptions{BaseURL: url, Version: version, Retries: 3, Timeout: logTimeout}
-	switch version {
-	case 1:
-		c, err := rekorclient.GetRekorClient(url, rekorclient.WithUserAgent(userAgent), rekorclient.WithRetryCount(3), rekorclient.WithNoDisableKeepalives(true))
-		if err != nil {
-			return nil, fmt.Errorf("rekor-url %q: %w", url, err)
-		}
-		opts.Client = c.Entries
-	case 2:
-		c, err := write.NewWriter(url, tilesclient.WithUserAgent(userAgent), tilesclient.WithTimeout(logTimeout))
-		if err != nil {
-			return nil, fmt.Errorf("Rekor v2 %q: %w", url, err)
-		}
-		opts.ClientV2 = c
-	default:
-		return nil, fmt.Errorf("Rekor API version %d: sigil speaks 1 and 2", version)
+// logEntry describes the first log entry of b, made by l.
+func logEntry(l Log, b *protobundle.Bundle) artifact.LogEntry {
+	e := b.GetVerificationMaterial().GetTlogEntries()[0]
+	le := artifact.LogEntry{URL: l.URL, Version: l.Version, Index: e.GetLogIndex(), LogID: hex.EncodeToString(e.GetLogId().GetKeyId())}
+	if t := e.GetIntegratedTime(); t != 0 {
+		it := time.Unix(t, 0).UTC()
+		le.IntegratedTime = &it
 	}
-	return namedLog{sgsign.NewRekor(opts), url, version}, nil
-}
-
-// userAgent names sigil to the services.
-const userAgent = "sigil"
-
-// namedLog tags a log's errors with the log's name and URL: sigstore-go
-// returns the services' errors as they come, and the user needs to know
-// which service refused.
-type namedLog struct {
-	sgsign.Transparency
-	url string
-	v   uint32
-}
-
-func (l namedLog) GetTransparencyLogEntry(ctx context.Context, keyOrCertPEM []byte, b *protobundle.Bundle) error {
-	if err := l.Transparency.GetTransparencyLogEntry(ctx, keyOrCertPEM, b); err != nil {
-		return fmt.Errorf("Rekor v%d at %s refused the entry: %w", l.v, l.url, err)
+	if l.Version == 1 {
+		le.EntryURL = strings.TrimSuffix(l.URL, "/") + fmt.Sprintf("/api/v1/log/entries?logIndex=%d", e.GetLogIndex())
 	}
-	return nil
-}
-
-func logIDHex(b *protobundle.Bundle) string {
-	e := b.GetVerificationMaterial().GetTlogEntries()
-	if len(e) == 0 {
-		return ""
-	}
-	return hex.EncodeToString(e[0].GetLogId().GetKeyId())
+	return le
 }
 
 // onceMap runs f once per key and shares its result.

@@ -10,6 +10,8 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // Public Sigstore endpoints, used when neither a signing config nor URLs are
@@ -57,10 +59,10 @@ func SelectServices(o ServiceOptions, now time.Time) (Services, error) {
 	if o.SigningConfigPath != "" {
 		sc, err := root.NewSigningConfigFromPath(o.SigningConfigPath)
 		if err != nil {
-			return s, fmt.Errorf("reading signing config %s: %w (it must be a Sigstore signing config JSON, as `cosign signing-config create` writes)", o.SigningConfigPath, err)
+			return s, setting.Errorf(setting.SigningConfig, "reading %s: %v (it must be a Sigstore signing config JSON, as `cosign signing-config create` writes)", o.SigningConfigPath, err)
 		}
 		if s, err = fromSigningConfig(sc, now); err != nil {
-			return s, fmt.Errorf("signing config %s: %w", o.SigningConfigPath, err)
+			return s, setting.Errorf(setting.SigningConfig, "%s: %v", o.SigningConfigPath, err)
 		}
 	} else if o.SigningConfig != nil {
 		var err error
@@ -86,20 +88,18 @@ func SelectServices(o ServiceOptions, now time.Time) (Services, error) {
 	if o.TSAURL != "" {
 		s.TSAURLs = []string{o.TSAURL}
 	}
-	for name, u := range map[string]string{"fulcio-url": s.FulcioURL, "rekor-url": s.RekorURL} {
+	var errs []error
+	for name, u := range map[setting.Setting]string{setting.FulcioURL: s.FulcioURL, setting.RekorURL: s.RekorURL} {
 		if err := checkURL(u); err != nil {
-			return s, fmt.Errorf("%s: %w", name, err)
+			errs = append(errs, &setting.Error{Setting: name, Err: err})
 		}
 	}
 	for _, u := range s.TSAURLs {
 		if err := checkURL(u); err != nil {
-			return s, fmt.Errorf("tsa-url: %w", err)
+			errs = append(errs, &setting.Error{Setting: setting.TSAURL, Err: err})
 		}
 	}
-	if s.RekorVersion == 2 && len(s.TSAURLs) == 0 {
-		return s, errors.New("Rekor v2 gives no signing time, so it needs a timestamp authority: set tsa-url or use a signing config that lists one")
-	}
-	return s, nil
+	return s, errors.Join(errs...)
 }
 
 func checkURL(u string) error {
@@ -151,17 +151,17 @@ func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	if path == "" {
 		tr, err := root.FetchTrustedRoot()
 		if err != nil {
-			return nil, fmt.Errorf("fetching the public Sigstore trusted root through TUF: %w (offline or private instance: pass trusted-root)", err)
+			return nil, setting.Errorf(setting.TrustedRoot, "fetching the public Sigstore trusted root through TUF: %v (offline, or a private instance: give its trusted root)", err)
 		}
 		return tr, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading trusted root: %w", err)
+		return nil, setting.Errorf(setting.TrustedRoot, "reading %v", err)
 	}
 	tr, err := root.NewTrustedRootFromJSON(b)
 	if err != nil {
-		return nil, fmt.Errorf("trusted root %s is not a Sigstore trusted root JSON (as `cosign trusted-root create` writes): %w", path, err)
+		return nil, setting.Errorf(setting.TrustedRoot, "%s is not a Sigstore trusted root JSON (as `cosign trusted-root create` writes): %v", path, err)
 	}
 	return tr, nil
 }

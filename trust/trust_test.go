@@ -56,8 +56,9 @@ func TestSelectServices(t *testing.T) {
 			want: Services{FulcioURL: "http://127.0.0.1:1/fulcio", RekorURL: v2.URL, RekorVersion: 2, LegacyRekorURL: v1.URL, TSAURLs: []string{tsa.URL}}},
 		{name: "explicit URLs win", opts: ServiceOptions{SigningConfigPath: writeConfig(t, []root.Service{v2}, []root.Service{tsa}), FulcioURL: "http://127.0.0.1:9", RekorURL: "http://127.0.0.1:8"},
 			want: Services{FulcioURL: "http://127.0.0.1:9", RekorURL: "http://127.0.0.1:8", RekorVersion: 1, LegacyRekorURL: "http://127.0.0.1:8", TSAURLs: []string{tsa.URL}}},
-		{name: "rekor v2 without tsa", opts: ServiceOptions{SigningConfigPath: writeConfig(t, []root.Service{v2}, nil)}, wantErr: "needs a timestamp authority"},
-		{name: "missing config", opts: ServiceOptions{SigningConfigPath: "/nonexistent/signing_config.json"}, wantErr: "reading signing config"},
+		{name: "rekor v2 without tsa", opts: ServiceOptions{SigningConfigPath: writeConfig(t, []root.Service{v2}, nil)},
+			want: Services{FulcioURL: "http://127.0.0.1:1/fulcio", RekorURL: v2.URL, RekorVersion: 2}},
+		{name: "missing config", opts: ServiceOptions{SigningConfigPath: "/nonexistent/signing_config.json"}, wantErr: "signing-config: reading /nonexistent"},
 		{name: "bad url", opts: ServiceOptions{FulcioURL: "ftp://x"}, wantErr: "fulcio-url"},
 	}
 	for _, tc := range tests {

@@ -14,6 +14,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/util"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
+
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // PublicTUFMirror is the public Sigstore instance's TUF repository, the
@@ -86,12 +88,12 @@ func OpenTUF(ctx context.Context, o TUFOptions) (*TUF, error) {
 		mirror = PublicTUFMirror
 	}
 	if err := checkURL(mirror); err != nil {
-		return nil, fmt.Errorf("tuf-mirror: %w", err)
+		return nil, &setting.Error{Setting: setting.TUFMirror, Err: err}
 	}
 	initial := o.InitialRoot
 	if len(initial) == 0 {
 		if mirror != PublicTUFMirror {
-			return nil, fmt.Errorf("the TUF mirror %s is not the public instance's, so sigil cannot trust it with the public root: give its initial root.json (tuf-root)", mirror)
+			return nil, setting.Errorf(setting.TUFRoot, "the TUF mirror %s is not the public instance's, so its root is not the public one: give the repository's initial root.json", mirror)
 		}
 		initial = tuf.DefaultRoot()
 	}
@@ -165,7 +167,7 @@ func (t *TUF) target(name string) ([]byte, error) {
 	if err != nil && strings.Contains(err.Error(), "target "+name+" not found") {
 		// go-tuf reports a target that the targets metadata does not
 		// list with an untyped error.
-		return nil, fmt.Errorf("the TUF repository at %s does not distribute %s (%w): give the file instead (trusted-root, signing-config)", t.mirror, name, err)
+		return nil, fmt.Errorf("the TUF repository at %s does not distribute %s (%w): give the file instead (%s, %s)", t.mirror, name, err, setting.TrustedRoot, setting.SigningConfig)
 	}
 	if err != nil {
 		return nil, tufError(t.mirror, "reading the target "+name, err)
@@ -184,17 +186,17 @@ func tufError(mirror, doing string, err error) error {
 	case errors.Is(err, &metadata.ErrExpiredMetadata{}):
 		return fmt.Errorf("%s from %s: the mirror serves expired metadata (%w); a mirror whose metadata is not re-signed in time must not be trusted: try again later, and if it persists, report it to the mirror's operators (for the public instance: github.com/sigstore/root-signing)", doing, mirror, err)
 	case errors.Is(err, &metadata.ErrUnsignedMetadata{}):
-		return fmt.Errorf("%s from %s: metadata is not signed by the keys the trusted TUF root names (%w); either tuf-root is not this mirror's root, or the mirror serves tampered metadata: do not use it", doing, mirror, err)
+		return &setting.Error{Setting: setting.TUFRoot, Err: fmt.Errorf("%s from %s: metadata is not signed by the keys the trusted TUF root names (%w); either this is not the mirror's root, or the mirror serves tampered metadata: do not use it", doing, mirror, err)}
 	case errors.Is(err, &metadata.ErrBadVersionNumber{}):
 		return fmt.Errorf("%s from %s: the mirror serves metadata older than what this client verified before (%w), which a rollback attack looks like; if the repository was rebuilt from scratch on purpose, delete the TUF cache", doing, mirror, err)
 	case errors.Is(err, &metadata.ErrLengthOrHashMismatch{}):
 		return fmt.Errorf("%s from %s: a file does not match the length or hash its signed metadata gives (%w); the mirror serves a tampered or half-updated file: try again later", doing, mirror, err)
 	case errors.As(err, &httpErr):
-		return fmt.Errorf("%s from %s: GET %s answered HTTP %d; check that tuf-mirror is the base URL of a TUF repository (the directory holding timestamp.json)", doing, mirror, httpErr.URL, httpErr.StatusCode)
+		return setting.Errorf(setting.TUFMirror, "%s from %s: GET %s answered HTTP %d; give the base URL of a TUF repository (the directory holding timestamp.json)", doing, mirror, httpErr.URL, httpErr.StatusCode)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s from %s: %w", doing, mirror, err)
 	case errors.As(err, &netErr), errors.Is(err, &metadata.ErrDownload{}):
-		return fmt.Errorf("%s from %s: the mirror cannot be reached (%w); without network access to it, give the trust material as files instead (trusted-root and signing-config)", doing, mirror, err)
+		return &setting.Error{Setting: setting.TUFMirror, Err: fmt.Errorf("%s from %s: the mirror cannot be reached (%w); without network access to it, give the trust material as files instead (%s and %s)", doing, mirror, err, setting.TrustedRoot, setting.SigningConfig)}
 	}
 	return fmt.Errorf("%s from %s: %w", doing, mirror, err)
 }

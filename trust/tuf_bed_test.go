@@ -100,7 +100,7 @@ func TestTUFOnBed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := files[0].Log; got.URL != services.RekorURL || got.Version != services.RekorVersion {
+			if got := files[0].Log; got.URL != services.RekorURL || got.Version != int(services.RekorVersion) {
 				t.Errorf("logged in %s (v%d), want %s (v%d)", got.URL, got.Version, services.RekorURL, services.RekorVersion)
 			}
 		})

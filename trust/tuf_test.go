@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tufrepo"
+	"github.com/sigil-dev/sigil/setting"
 )
 
 // The services the two public signing configs name (sigstore/root-signing,
@@ -220,18 +222,19 @@ func TestTUFErrors(t *testing.T) {
 	noV2.publish(t, func(*tufrepo.Spec) {})
 
 	tests := []struct {
-		name    string
-		opts    TUFOptions
-		rekorV2 bool
-		wantErr string
+		name        string
+		opts        TUFOptions
+		rekorV2     bool
+		wantSetting setting.Setting // the setting at fault, if any
+		wantErr     string
 	}{
-		{"another mirror needs its root", TUFOptions{MirrorURL: r.srv.URL, CacheDir: t.TempDir()}, false, "give its initial root.json (tuf-root)"},
-		{"another repository's root", TUFOptions{MirrorURL: r.srv.URL, InitialRoot: other.root, CacheDir: t.TempDir()}, false, "not signed by the keys the trusted TUF root names"},
-		{"unreachable", TUFOptions{MirrorURL: closed.URL, InitialRoot: r.root, CacheDir: t.TempDir()}, false, "the mirror cannot be reached"},
-		{"not a TUF repository", TUFOptions{MirrorURL: empty.URL, InitialRoot: r.root, CacheDir: t.TempDir()}, false, "answered HTTP 404"},
-		{"unknown target", noV2.options(t), true, "does not distribute signing_config_rekor_v2.v0.2.json"},
-		{"no cache directory", TUFOptions{MirrorURL: r.srv.URL, InitialRoot: r.root}, false, "needs a cache directory"},
-		{"not an http URL", TUFOptions{MirrorURL: "file:///tmp/repo", InitialRoot: r.root, CacheDir: t.TempDir()}, false, "tuf-mirror"},
+		{"another mirror needs its root", TUFOptions{MirrorURL: r.srv.URL, CacheDir: t.TempDir()}, false, setting.TUFRoot, "is not the public instance's"},
+		{"another repository's root", TUFOptions{MirrorURL: r.srv.URL, InitialRoot: other.root, CacheDir: t.TempDir()}, false, setting.TUFRoot, "not signed by the keys the trusted TUF root names"},
+		{"unreachable", TUFOptions{MirrorURL: closed.URL, InitialRoot: r.root, CacheDir: t.TempDir()}, false, setting.TUFMirror, "the mirror cannot be reached"},
+		{"not a TUF repository", TUFOptions{MirrorURL: empty.URL, InitialRoot: r.root, CacheDir: t.TempDir()}, false, setting.TUFMirror, "answered HTTP 404"},
+		{"unknown target", noV2.options(t), true, "", "does not distribute signing_config_rekor_v2.v0.2.json"},
+		{"no cache directory", TUFOptions{MirrorURL: r.srv.URL, InitialRoot: r.root}, false, "", "needs a cache directory"},
+		{"not an http URL", TUFOptions{MirrorURL: "file:///tmp/repo", InitialRoot: r.root, CacheDir: t.TempDir()}, false, setting.TUFMirror, `"file:///tmp/repo" is not an http(s) URL`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +244,11 @@ func TestTUFErrors(t *testing.T) {
 				_, err = tu.SigningConfig(tc.rekorV2)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("err = %v, want %q", err, tc.wantErr)
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			var se *setting.Error
+			if errors.As(err, &se) != (tc.wantSetting != "") || se != nil && se.Setting != tc.wantSetting {
+				t.Errorf("err = %#v, want it to name the setting %q", err, tc.wantSetting)
 			}
 		})
 	}

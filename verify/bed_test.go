@@ -25,6 +25,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
@@ -158,9 +159,9 @@ func (s sigilSigner) sign(t *testing.T, refs ...string) {
 
 func (b *bed) sigilSigner(t *testing.T, c tbenv.Claims, v2 bool) sigilSigner {
 	t.Helper()
-	cfg, format := b.e.SigningConfig, sign.FormatBoth
+	cfg, format := b.e.SigningConfig, artifact.FormatBoth
 	if v2 {
-		cfg, format = b.e.SigningConfigV2, sign.FormatBundle
+		cfg, format = b.e.SigningConfigV2, artifact.FormatBundle
 	}
 	s := b.e.Signer(t, cfg, c, sign.WithFormat(format))
 	return sigilSigner{s}
@@ -263,7 +264,7 @@ func TestBedAcceptFiles(t *testing.T) {
 		t.Run(sg.name, func(t *testing.T) {
 			t.Parallel()
 			file := writeFile(t, "checksums.txt", tbenv.UniqueRepo(t)+"\n")
-			sg.sign(t, file, file+BundleSuffix)
+			sg.sign(t, file, file+artifact.BundleSuffix)
 			for _, policy := range [][]PolicyOption{b.presetPolicy(), b.exactPolicy()} {
 				rep, err := b.verifier(t, nil, policy).VerifyFiles(t.Context(), []FileSpec{{Path: file}})
 				if err != nil {
@@ -531,7 +532,7 @@ func TestBedReject(t *testing.T) {
 		run: func(t *testing.T) outcome {
 			d := image(t, ghcr)
 			cosign2(t, b, d, claims(t, "", "", ""))
-			return verifyImage(t, d, nil, b.presetPolicy(), WithFormat(FormatBundle))
+			return verifyImage(t, d, nil, b.presetPolicy(), WithFormat(artifact.FormatBundle))
 		},
 		wantFailed: []string{CheckFormat},
 		wantReason: "format bundle is required; this is a legacy signature",
@@ -539,7 +540,7 @@ func TestBedReject(t *testing.T) {
 		name: "file changed after signing",
 		run: func(t *testing.T) outcome {
 			f := writeFile(t, "app.tar.gz", "release\n")
-			cosign3Blob(t, b, f, f+BundleSuffix, claims(t, "", "", ""))
+			cosign3Blob(t, b, f, f+artifact.BundleSuffix, claims(t, "", "", ""))
 			if err := os.WriteFile(f, []byte("tampered\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -551,15 +552,15 @@ func TestBedReject(t *testing.T) {
 		name: "bundle for another file",
 		run: func(t *testing.T) outcome {
 			f, other := writeFile(t, "app.tar.gz", "release\n"), writeFile(t, "other.tar.gz", "other\n")
-			cosign3Blob(t, b, other, other+BundleSuffix, claims(t, "", "", ""))
-			return verifyFile(t, FileSpec{Path: f, BundlePath: other + BundleSuffix})
+			cosign3Blob(t, b, other, other+artifact.BundleSuffix, claims(t, "", "", ""))
+			return verifyFile(t, FileSpec{Path: f, BundlePath: other + artifact.BundleSuffix})
 		},
 		wantFailed: []string{CheckClaims, CheckSignature},
 	}, {
 		name: "file signed by another workflow",
 		run: func(t *testing.T) outcome {
 			f := writeFile(t, "app.tar.gz", "release\n")
-			cosign3Blob(t, b, f, f+BundleSuffix, claims(t, "", ".github/workflows/pr.yml", ""))
+			cosign3Blob(t, b, f, f+artifact.BundleSuffix, claims(t, "", ".github/workflows/pr.yml", ""))
 			return verifyFile(t, FileSpec{Path: f})
 		},
 		wantFailed: []string{CheckIdentity},
@@ -567,12 +568,12 @@ func TestBedReject(t *testing.T) {
 		name: "truncated bundle JSON",
 		run: func(t *testing.T) outcome {
 			f := writeFile(t, "app.tar.gz", "release\n")
-			cosign3Blob(t, b, f, f+BundleSuffix, claims(t, "", "", ""))
-			raw, err := os.ReadFile(f + BundleSuffix)
+			cosign3Blob(t, b, f, f+artifact.BundleSuffix, claims(t, "", "", ""))
+			raw, err := os.ReadFile(f + artifact.BundleSuffix)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(f+BundleSuffix, raw[:len(raw)*2/3], 0o644); err != nil {
+			if err := os.WriteFile(f+artifact.BundleSuffix, raw[:len(raw)*2/3], 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return verifyFile(t, FileSpec{Path: f})
@@ -583,7 +584,7 @@ func TestBedReject(t *testing.T) {
 		name: "garbled bundle JSON",
 		run: func(t *testing.T) outcome {
 			f := writeFile(t, "app.tar.gz", "release\n")
-			if err := os.WriteFile(f+BundleSuffix, []byte("\x1f\x8b\x08 not json"), 0o644); err != nil {
+			if err := os.WriteFile(f+artifact.BundleSuffix, []byte("\x1f\x8b\x08 not json"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return verifyFile(t, FileSpec{Path: f})
@@ -717,7 +718,7 @@ func (b *bed) bundleOf(t *testing.T, d name.Digest) []byte {
 
 func (b *bed) attachBundle(t *testing.T, d name.Digest, raw []byte) {
 	t.Helper()
-	if err := ociremote.WriteAttestationNewBundleFormat(d, raw, CosignSignPredicateType, ociremote.WithRemoteOptions(b.ropt...)); err != nil {
+	if err := ociremote.WriteAttestationNewBundleFormat(d, raw, artifact.CosignSignPredicateType, ociremote.WithRemoteOptions(b.ropt...)); err != nil {
 		t.Fatal(err)
 	}
 }

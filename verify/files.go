@@ -9,19 +9,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
-)
 
-// BundleSuffix is appended to a file's path to name its bundle when
-// FileSpec.BundlePath is empty, as `cosign sign-blob --bundle` users and
-// sigil's sign mode name it.
-const BundleSuffix = ".sigstore.json"
+	"github.com/sigil-dev/sigil/artifact"
+)
 
 // FileSpec names a file to verify and its bundle.
 type FileSpec struct {
 	// Path is the file.
 	Path string
 	// BundlePath is its Sigstore bundle. The default is Path +
-	// BundleSuffix.
+	// artifact.BundleSuffix.
 	BundlePath string
 }
 
@@ -41,9 +38,9 @@ func (v *Verifier) VerifyFiles(ctx context.Context, files []FileSpec) (Report, e
 func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 	bp := f.BundlePath
 	if bp == "" {
-		bp = f.Path + BundleSuffix
+		bp = f.Path + artifact.BundleSuffix
 	}
-	a := Artifact{Kind: "file", Reference: f.Path, Bundle: bp}
+	a := Artifact{Kind: "file", Target: artifact.Target{Reference: f.Path}, Bundle: bp}
 	if err := ctx.Err(); err != nil {
 		a.Error = err.Error()
 		return a
@@ -59,7 +56,7 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 		a.Error = fmt.Sprintf("no signature found: the bundle %s does not exist (sign the file with `cosign sign-blob --bundle %s`, or name its bundle)", bp, bp)
 		return a
 	}
-	c := candidate{location: bp, digest: digest, kind: "file", format: FormatBundle}
+	c := candidate{location: bp, digest: digest, kind: "file", format: artifact.FormatBundle}
 	c.signed = func() (io.ReadCloser, error) { return os.Open(f.Path) }
 	if err != nil {
 		c.err = fmt.Errorf("reading the bundle: %w", err)
@@ -86,7 +83,7 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 // says.
 func (v *Verifier) evaluateFile(c candidate) Signature {
 	w := *v
-	w.o.format = FormatAny
+	w.o.format = artifact.FormatAny
 	return w.evaluate(c)
 }
 

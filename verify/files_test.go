@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 func TestVerifyFiles(t *testing.T) {
@@ -130,7 +132,7 @@ func TestVerifyFiles(t *testing.T) {
 			if tc.bundle != nil {
 				bp := spec.BundlePath
 				if bp == "" {
-					bp = spec.Path + BundleSuffix
+					bp = spec.Path + artifact.BundleSuffix
 				}
 				if err := os.WriteFile(bp, tc.bundle(t), 0o644); err != nil {
 					t.Fatal(err)
@@ -141,7 +143,7 @@ func TestVerifyFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithFormat(FormatBundle))
+			v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithFormat(artifact.FormatBundle))
 			rep, err := v.VerifyFiles(context.Background(), []FileSpec{spec})
 			pass := tc.wantFailed == nil && tc.wantError == ""
 			if pass != (err == nil) || rep.Verified != pass {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // fuzzVerifier is one verifier for every fuzz input: creating a virtual
@@ -38,7 +40,7 @@ func FuzzParseBundle(f *testing.F) {
 	content := []byte("release file\n")
 	good := bundleJSON(f, signBlobBundle(f, vs, testIdentity, testIssuer, content, soon()))
 	d, _ := name.NewDigest("127.0.0.1:1/app@sha256:" + strings.Repeat("a", 64))
-	dsse := bundleJSON(f, signBundle(f, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon()))
+	dsse := bundleJSON(f, signBundle(f, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon()))
 	l := signMessage(f, vs, testIdentity, testIssuer, content, soon())
 	old, _ := json.Marshal(map[string]any{"base64Signature": l.b64sig, "cert": string(l.cert), "rekorBundle": l.rekor})
 	for _, seed := range [][]byte{good, dsse, old, good[:len(good)/2], []byte("{}"), []byte(`{"mediaType":null}`), []byte(`{"base64Signature":1}`)} {
@@ -54,7 +56,7 @@ func FuzzParseBundle(f *testing.F) {
 			}
 			return
 		}
-		s := v.evaluate(candidate{format: FormatBundle, location: "fuzz", entity: b, digest: sum[:], kind: "file", signed: readerOf(content)})
+		s := v.evaluate(candidate{format: artifact.FormatBundle, location: "fuzz", entity: b, digest: sum[:], kind: "file", signed: readerOf(content)})
 		if s.Passed && !json.Valid(data) {
 			t.Fatalf("invalid JSON passed")
 		}
@@ -80,7 +82,7 @@ func FuzzLegacyBundle(f *testing.F) {
 			annotationSignature: sig, annotationCertificate: cert, annotationChain: chain,
 			annotationBundle: rekor, annotationTimestamp: ts,
 		})
-		c := candidate{format: FormatLegacy, location: "fuzz", digest: make([]byte, 32), kind: "image", legacyPayload: payload, signed: readerOf(payload)}
+		c := candidate{format: artifact.FormatLegacy, location: "fuzz", digest: make([]byte, 32), kind: "image", legacyPayload: payload, signed: readerOf(payload)}
 		b, err := ls.toBundle(sha256Sum(payload))
 		if err != nil {
 			c.err = err

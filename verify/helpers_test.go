@@ -32,6 +32,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // Identities used by the unit tests (the virtual Sigstore puts the subject
@@ -295,7 +297,7 @@ func bundleJSON(t testing.TB, b *protobundle.Bundle) []byte {
 // attachBundle attaches a bundle to d as a referrer, as cosign does.
 func attachBundle(t testing.TB, d name.Digest, raw []byte) {
 	t.Helper()
-	if err := ociremote.WriteAttestationNewBundleFormat(d, raw, CosignSignPredicateType); err != nil {
+	if err := ociremote.WriteAttestationNewBundleFormat(d, raw, artifact.CosignSignPredicateType); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/registry"
 )
 
@@ -41,14 +42,6 @@ const bundleMediaTypePrefix = "application/vnd.dev.sigstore.bundle"
 // Referrer manifest annotations cosign writes beside a bundle.
 const annotationPredicateType = "dev.sigstore.bundle.predicateType"
 
-// target is one manifest in one repository to verify.
-type target struct {
-	input    string
-	digest   name.Digest
-	platform string
-	index    string
-}
-
 // VerifyImages verifies each image reference (a tag or a digest): a tag is
 // resolved to its digest once, and the digest is what is verified. With
 // WithRecursive, an index's platform manifests are verified too. An image
@@ -62,27 +55,23 @@ type target struct {
 func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, error) {
 	// Resolve every reference, then verify every manifest, each step at
 	// most v.o.concurrency at a time; the report keeps the input order.
-	groups := make([][]target, len(refs))
-	arts := make([][]Artifact, len(refs))
-	forEach(len(refs), v.o.concurrency, func(i int) {
-		var err error
-		if groups[i], err = v.resolve(ctx, refs[i]); err != nil {
-			arts[i] = []Artifact{{Kind: "image", Reference: refs[i], Error: err.Error()}}
-		}
-	})
+	resolved := registry.ResolveAll(ctx, refs, v.o.auth, v.o.recursive, v.o.concurrency, v.o.remote...)
 	type job struct{ group, member int }
 	var jobs []job
-	for i, g := range groups {
-		if arts[i] == nil {
-			arts[i] = make([]Artifact, len(g))
+	arts := make([][]Artifact, len(refs))
+	for i, r := range resolved {
+		if r.Err != nil {
+			arts[i] = []Artifact{{Kind: "image", Target: artifact.Target{Reference: refs[i]}, Error: r.Err.Error()}}
+			continue
 		}
-		for j := range g {
+		arts[i] = make([]Artifact, len(r.Targets))
+		for j := range r.Targets {
 			jobs = append(jobs, job{i, j})
 		}
 	}
 	forEach(len(jobs), v.o.concurrency, func(k int) {
 		j := jobs[k]
-		arts[j.group][j.member] = v.verifyTarget(ctx, groups[j.group][j.member])
+		arts[j.group][j.member] = v.verifyTarget(ctx, resolved[j.group].Targets[j.member])
 	})
 	var all []Artifact
 	for _, a := range arts {
@@ -91,40 +80,22 @@ func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, err
 	return v.finish(ctx, all)
 }
 
-// resolve turns one reference into the manifests to verify: the one it
-// names and, with WithRecursive, an index's platform manifests.
-func (v *Verifier) resolve(ctx context.Context, in string) ([]target, error) {
-	ref, err := registry.ParseReference(in)
-	if err != nil {
-		return nil, err
-	}
-	m, err := registry.Resolve(ctx, ref, v.o.auth, v.o.recursive, v.o.remote...)
-	if err != nil {
-		return nil, err
-	}
-	targets := []target{{input: in, digest: m.Digest}}
-	for _, c := range m.Children {
-		targets = append(targets, target{input: in, digest: c.Digest, platform: c.Platform, index: m.Digest.DigestStr()})
-	}
-	return targets, nil
-}
-
-func (v *Verifier) verifyTarget(ctx context.Context, t target) Artifact {
-	a := Artifact{Kind: "image", Reference: t.input, Digest: t.digest.DigestStr(), Repository: t.digest.Context().Name(), Platform: t.platform, Index: t.index}
-	alg, hx, _ := strings.Cut(t.digest.DigestStr(), ":")
+func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact {
+	a := Artifact{Kind: "image", Target: t.Target}
+	alg, hx, _ := strings.Cut(t.Digest, ":")
 	digest, err := hex.DecodeString(hx)
 	if alg != "sha256" || err != nil || len(digest) != 32 {
-		a.Error = fmt.Sprintf("digest %s: only sha256 digests are supported", t.digest.DigestStr())
+		a.Error = fmt.Sprintf("digest %s: only sha256 digests are supported", t.Digest)
 		return a
 	}
-	legacy, lerr := v.findLegacy(ctx, t.digest, digest)
-	bundles, berr := v.findBundles(ctx, t.digest, digest)
+	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
+	bundles, berr := v.findBundles(ctx, t.Ref, digest)
 	// A lookup for a format that is not required does not fail the
 	// artifact.
-	if !v.o.format.accepts(FormatLegacy) {
+	if !v.o.format.Includes(artifact.FormatLegacy) {
 		lerr = nil
 	}
-	if !v.o.format.accepts(FormatBundle) {
+	if !v.o.format.Includes(artifact.FormatBundle) {
 		berr = nil
 	}
 	var cands []candidate
@@ -139,14 +110,14 @@ func (v *Verifier) verifyTarget(ctx context.Context, t target) Artifact {
 	var errs []string
 	for _, err := range []error{lerr, berr} {
 		if err != nil {
-			errs = append(errs, registry.Explain(err, t.digest, v.o.auth).Error())
+			errs = append(errs, registry.Explain(err, t.Ref, v.o.auth).Error())
 		}
 	}
 	switch {
 	case len(errs) > 0 && !a.Passed:
 		a.Error = "reading signatures: " + strings.Join(errs, "; ")
 	case len(cands) == 0:
-		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.digest), t.digest)
+		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.Ref), t.Ref)
 	}
 	return a
 }
@@ -189,7 +160,7 @@ func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte)
 	}
 	var out []candidate
 	for i, sig := range list {
-		c := candidate{format: FormatLegacy, location: fmt.Sprintf("%s (layer %d)", tag, i+1), digest: digest, kind: "image"}
+		c := candidate{format: artifact.FormatLegacy, location: fmt.Sprintf("%s (layer %d)", tag, i+1), digest: digest, kind: "image"}
 		ann, err := sig.Annotations()
 		if err != nil {
 			c.err = err
@@ -280,7 +251,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			continue
 		}
 		ref := d.Context().Digest(desc.Digest.String())
-		c := candidate{format: FormatBundle, location: ref.String(), digest: digest, kind: "image"}
+		c := candidate{format: artifact.FormatBundle, location: ref.String(), digest: digest, kind: "image"}
 		m, err := v.readReferrer(ctx, ref)
 		if err != nil {
 			c.err = fmt.Errorf("reading the referrer manifest: %w", err)
@@ -292,7 +263,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 		if !isBundle {
 			continue
 		}
-		if pt := m.Annotations[annotationPredicateType]; pt != "" && pt != CosignSignPredicateType {
+		if pt := m.Annotations[annotationPredicateType]; pt != "" && pt != artifact.CosignSignPredicateType {
 			continue
 		}
 		if len(m.Layers) != 1 {

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // TestVerifyImages runs the image verification edge cases on sigstore-go's
@@ -49,14 +51,14 @@ func TestVerifyImages(t *testing.T) {
 	}, {
 		name: "bundle referrer",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())))
+			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())))
 			return nil
 		},
 	}, {
 		name:     "bundle through the referrers tag fallback",
 		fallback: true,
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())))
+			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())))
 			return nil
 		},
 	}, {
@@ -81,7 +83,7 @@ func TestVerifyImages(t *testing.T) {
 	}, {
 		name: "another issuer",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, "https://other.example", statementFor(d.DigestStr(), CosignSignPredicateType), soon())))
+			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, "https://other.example", statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())))
 			return nil
 		},
 		wantFailed: []string{CheckIdentity},
@@ -97,7 +99,7 @@ func TestVerifyImages(t *testing.T) {
 		name: "bundle copied from another image",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
 			other := pushImage(t, d.RegistryStr(), "other")
-			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(other.DigestStr(), CosignSignPredicateType), soon())))
+			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(other.DigestStr(), artifact.CosignSignPredicateType), soon())))
 			return nil
 		},
 		wantFailed: []string{CheckClaims},
@@ -120,7 +122,7 @@ func TestVerifyImages(t *testing.T) {
 	}, {
 		name: "bundle statement altered after signing",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())
+			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())
 			env := b.GetDsseEnvelope()
 			env.Payload = []byte(strings.Replace(string(env.Payload), `"subject"`, `"subject" `, 1))
 			attachBundle(t, d, bundleJSON(t, b))
@@ -167,7 +169,7 @@ func TestVerifyImages(t *testing.T) {
 	}, {
 		name: "bundle inclusion proof altered",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())
+			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())
 			b.VerificationMaterial.TlogEntries[0].InclusionProof.RootHash[0] ^= 1
 			attachBundle(t, d, bundleJSON(t, b))
 			return nil
@@ -176,7 +178,7 @@ func TestVerifyImages(t *testing.T) {
 	}, {
 		name: "bundle log entry removed",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())
+			b := signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())
 			b.VerificationMaterial.TlogEntries = nil
 			attachBundle(t, d, bundleJSON(t, b))
 			return nil
@@ -219,15 +221,15 @@ func TestVerifyImages(t *testing.T) {
 			attachLegacy(t, d, signLegacy(t, vs, testIdentity, testIssuer, d, soon()))
 			return nil
 		},
-		opts:       []Option{WithFormat(FormatBundle)},
+		opts:       []Option{WithFormat(artifact.FormatBundle)},
 		wantFailed: []string{CheckFormat},
 	}, {
 		name: "format legacy required, only bundle",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
-			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), CosignSignPredicateType), soon())))
+			attachBundle(t, d, bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(d.DigestStr(), artifact.CosignSignPredicateType), soon())))
 			return nil
 		},
-		opts:       []Option{WithFormat(FormatLegacy)},
+		opts:       []Option{WithFormat(artifact.FormatLegacy)},
 		wantFailed: []string{CheckFormat},
 	}}
 	for _, tc := range tests {

@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // Annotations of a legacy cosign signature layer in a .sig image.
@@ -207,7 +209,7 @@ func derCertificates(p []byte) ([][]byte, error) {
 // sigstore-go reads), or the JSON of cosign's older `sign-blob --bundle`,
 // which is converted to a bundle over content (the file's SHA-256 digest).
 // It never panics, whatever the input.
-func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, Format, error) {
+func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, artifact.Format, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, "", fmt.Errorf("not a Sigstore bundle: the JSON is truncated or garbled: %w", err)
@@ -215,13 +217,13 @@ func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, Format, error) 
 	if _, ok := probe["mediaType"]; ok {
 		pb := &protobundle.Bundle{}
 		if err := protojson.Unmarshal(raw, pb); err != nil {
-			return nil, FormatBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err)
+			return nil, artifact.FormatBundle, fmt.Errorf("not a valid Sigstore bundle: %w", err)
 		}
 		b, err := bundle.NewBundle(pb)
 		if err != nil {
-			return nil, FormatBundle, blameBundle(pb, err)
+			return nil, artifact.FormatBundle, blameBundle(pb, err)
 		}
-		return b, FormatBundle, nil
+		return b, artifact.FormatBundle, nil
 	}
 	if _, ok := probe["base64Signature"]; ok {
 		var lp struct {
@@ -230,18 +232,18 @@ func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, Format, error) 
 			RekorBundle     json.RawMessage `json:"rekorBundle"`
 		}
 		if err := json.Unmarshal(raw, &lp); err != nil {
-			return nil, FormatLegacy, fmt.Errorf("not a valid cosign signature bundle: %w", err)
+			return nil, artifact.FormatLegacy, fmt.Errorf("not a valid cosign signature bundle: %w", err)
 		}
 		certPEM, err := base64.StdEncoding.DecodeString(lp.Cert)
 		if err != nil {
-			return nil, FormatLegacy, blame(CheckCertificateChain, "the cosign signature bundle's cert is not base64")
+			return nil, artifact.FormatLegacy, blame(CheckCertificateChain, "the cosign signature bundle's cert is not base64")
 		}
 		l := legacySignature{b64Signature: lp.Base64Signature, certPEM: certPEM}
 		if len(lp.RekorBundle) > 0 && string(lp.RekorBundle) != "null" {
 			l.rekorBundle = lp.RekorBundle
 		}
 		b, err := l.toBundle(digest)
-		return b, FormatLegacy, err
+		return b, artifact.FormatLegacy, err
 	}
 	return nil, "", errors.New("not a Sigstore bundle: no mediaType (nor a cosign signature bundle: no base64Signature)")
 }

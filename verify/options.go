@@ -2,41 +2,15 @@ package verify
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/registry"
+	"github.com/sigil-dev/sigil/setting"
 )
-
-// Format says which image signature formats are accepted.
-type Format string
-
-// The formats.
-const (
-	// FormatAny accepts a Sigstore bundle referrer or a legacy .sig
-	// signature.
-	FormatAny Format = "any"
-	// FormatBundle accepts only Sigstore bundles attached as OCI referrers.
-	FormatBundle Format = "bundle"
-	// FormatLegacy accepts only cosign's sha256-<digest>.sig signatures.
-	FormatLegacy Format = "legacy"
-)
-
-// ParseFormat reads a format input; empty means FormatAny.
-func ParseFormat(s string) (Format, error) {
-	switch Format(s) {
-	case "":
-		return FormatAny, nil
-	case FormatAny, FormatBundle, FormatLegacy:
-		return Format(s), nil
-	}
-	return "", fmt.Errorf("format %q: want any, bundle or legacy", s)
-}
-
-func (f Format) accepts(g Format) bool { return f == FormatAny || f == g }
 
 // Option configures a Verifier.
 type Option func(*options)
@@ -44,7 +18,7 @@ type Option func(*options)
 type options struct {
 	remote      []remote.Option
 	auth        registry.Auth
-	format      Format
+	format      artifact.Format
 	recursive   bool
 	concurrency int
 }
@@ -57,18 +31,19 @@ func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
 	return func(o *options) { o.auth, o.remote = auth, opts }
 }
 
-// WithFormat sets which image signature formats count. Signatures in
-// another format are still listed in the report, as not accepted. The
-// default is FormatAny.
-func WithFormat(f Format) Option { return func(o *options) { o.format = f } }
+// WithFormat sets which image signature formats count:
+// artifact.FormatAny, FormatBundle or FormatLegacy. Signatures in another
+// format are still listed in the report, as not accepted. The default is
+// FormatAny.
+func WithFormat(f artifact.Format) Option { return func(o *options) { o.format = f } }
 
 // WithRecursive also verifies each platform manifest of an image index, each
 // of which must then pass on its own. The default is false: an index is
 // verified as one artifact.
 func WithRecursive(r bool) Option { return func(o *options) { o.recursive = r } }
 
-// WithConcurrency bounds how many artifacts are verified at once. The
-// default is 8.
+// WithConcurrency bounds how many artifacts are verified at once, 1 to
+// setting.MaxConcurrency. The default is setting.DefaultConcurrency.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // Verifier checks signatures against one trusted root and one identity
@@ -93,25 +68,22 @@ type Verifier struct {
 // material, and, when the trusted material lists certificate transparency
 // logs, a signed certificate timestamp.
 func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifier, error) {
-	o := options{format: FormatAny, concurrency: 8}
+	o := options{format: artifact.FormatAny, concurrency: setting.DefaultConcurrency}
 	for _, opt := range opts {
 		opt(&o)
-	}
-	if o.format == "" {
-		o.format = FormatAny
 	}
 	var errs []error
 	if trusted == nil {
 		errs = append(errs, errors.New("no trusted root"))
 	}
-	if policy == nil || policy.expected == (Identity{}) {
+	if policy == nil || policy.expected == (artifact.Requirement{}) {
 		errs = append(errs, errors.New("no identity policy (build one with NewPolicy)"))
 	}
-	if _, err := ParseFormat(string(o.format)); err != nil {
-		errs = append(errs, err)
+	if _, err := artifact.ParseFormat(string(o.format), "", artifact.FormatAny, artifact.FormatBundle, artifact.FormatLegacy); err != nil {
+		errs = append(errs, &setting.Error{Setting: setting.Format, Err: err})
 	}
-	if o.concurrency < 1 {
-		errs = append(errs, fmt.Errorf("concurrency %d: want 1 or more", o.concurrency))
+	if err := setting.CheckConcurrency(o.concurrency); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // GitHubIssuer is the OIDC issuer of GitHub Actions' identity tokens, the
@@ -31,62 +33,7 @@ const (
 // Build one with NewPolicy; the zero Policy accepts nothing.
 type Policy struct {
 	identity sgverify.CertificateIdentity
-	expected Identity
-}
-
-// Identity describes a certificate identity: the one a Policy expects
-// (fields left empty are not checked) or the one a certificate carries.
-type Identity struct {
-	// Subject is the exact certificate subject (subject alternative name).
-	Subject string `json:"subject,omitempty"`
-	// SubjectRegexp is a Go regular expression the subject must match.
-	SubjectRegexp string `json:"subjectRegexp,omitempty"`
-	// Issuer is the exact OIDC issuer.
-	Issuer string `json:"issuer,omitempty"`
-	// IssuerRegexp is a Go regular expression the issuer must match.
-	IssuerRegexp string `json:"issuerRegexp,omitempty"`
-	// SourceRepositoryURI is the repository the workflow ran in, as
-	// https://github.com/OWNER/NAME (Fulcio extension 1.3.6.1.4.1.57264.1.12).
-	SourceRepositoryURI string `json:"sourceRepositoryURI,omitempty"` //nolint:tagliatelle
-	// SourceRepositoryRef is the git ref the workflow ran for (extension
-	// 1.3.6.1.4.1.57264.1.14).
-	SourceRepositoryRef string `json:"sourceRepositoryRef,omitempty"`
-	// RunnerEnvironment is github-hosted or self-hosted (extension
-	// 1.3.6.1.4.1.57264.1.11).
-	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
-	// AnyIdentityUnsafe is set when the policy accepts any subject.
-	AnyIdentityUnsafe bool `json:"anyIdentityUnsafe,omitempty"`
-}
-
-// String describes the identity in one line, naming only what is set.
-func (id Identity) String() string {
-	var parts []string
-	switch {
-	case id.AnyIdentityUnsafe:
-		parts = append(parts, "any subject (unsafe)")
-	case id.Subject != "" && id.SubjectRegexp != "":
-		parts = append(parts, fmt.Sprintf("subject %s (matching %s)", id.Subject, id.SubjectRegexp))
-	case id.Subject != "":
-		parts = append(parts, "subject "+id.Subject)
-	case id.SubjectRegexp != "":
-		parts = append(parts, "subject matching "+id.SubjectRegexp)
-	}
-	switch {
-	case id.Issuer != "":
-		parts = append(parts, "issuer "+id.Issuer)
-	case id.IssuerRegexp != "":
-		parts = append(parts, "issuer matching "+id.IssuerRegexp)
-	}
-	if id.SourceRepositoryURI != "" {
-		parts = append(parts, "source repository "+id.SourceRepositoryURI)
-	}
-	if id.SourceRepositoryRef != "" {
-		parts = append(parts, "source ref "+id.SourceRepositoryRef)
-	}
-	if id.RunnerEnvironment != "" {
-		parts = append(parts, "runner environment "+id.RunnerEnvironment)
-	}
-	return strings.Join(parts, ", ")
+	expected artifact.Requirement
 }
 
 // PolicyOption is one constraint given to NewPolicy.
@@ -210,7 +157,7 @@ func NewPolicy(opts ...PolicyOption) (*Policy, error) {
 func (in *policyInput) build() (*Policy, error) {
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	var exp Identity
+	var exp artifact.Requirement
 	var ext certificate.Extensions
 
 	if in.set["certificate-identity"] && in.set["certificate-identity-regexp"] {
@@ -296,7 +243,7 @@ func (in *policyInput) build() (*Policy, error) {
 }
 
 // Expected returns the identity the policy requires, as shown in reports.
-func (p *Policy) Expected() Identity { return p.expected }
+func (p *Policy) Expected() artifact.Requirement { return p.expected }
 
 // String describes the policy in one line.
 func (p *Policy) String() string { return p.expected.String() }
@@ -391,7 +338,7 @@ func (p *Policy) check(s certificate.Summary) error {
 }
 
 // foundExtensions names the extensions the policy checks, as found.
-func foundExtensions(exp Identity, e certificate.Extensions) string {
+func foundExtensions(exp artifact.Requirement, e certificate.Extensions) string {
 	var b strings.Builder
 	if exp.SourceRepositoryURI != "" {
 		fmt.Fprintf(&b, ", source repository %s", orNone(e.SourceRepositoryURI))

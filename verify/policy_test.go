@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 func TestNewPolicy(t *testing.T) {
@@ -13,20 +15,20 @@ func TestNewPolicy(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    []PolicyOption
-		want    Identity
+		want    artifact.Requirement
 		wantErr string
 	}{{
 		name: "exact identity, default issuer",
 		opts: []PolicyOption{WithCertificateIdentity("https://github.com/o/r/.github/workflows/x.yml@refs/heads/main")},
-		want: Identity{Subject: "https://github.com/o/r/.github/workflows/x.yml@refs/heads/main", Issuer: GitHubIssuer},
+		want: artifact.Requirement{Subject: "https://github.com/o/r/.github/workflows/x.yml@refs/heads/main", Issuer: GitHubIssuer},
 	}, {
 		name: "identity regexp and issuer regexp",
 		opts: []PolicyOption{WithCertificateIdentityRegexp(`^https://github\.com/o/`), WithIssuerRegexp(`^https://token\.`)},
-		want: Identity{SubjectRegexp: `^https://github\.com/o/`, IssuerRegexp: `^https://token\.`},
+		want: artifact.Requirement{SubjectRegexp: `^https://github\.com/o/`, IssuerRegexp: `^https://token\.`},
 	}, {
 		name: "repository only",
 		opts: []PolicyOption{WithRepository("sigil-dev/sigil")},
-		want: Identity{
+		want: artifact.Requirement{
 			SubjectRegexp:       `^https://github\.com/sigil-dev/sigil/\.github/workflows/[^@]+@.+$`,
 			Issuer:              GitHubIssuer,
 			SourceRepositoryURI: "https://github.com/sigil-dev/sigil",
@@ -34,7 +36,7 @@ func TestNewPolicy(t *testing.T) {
 	}, {
 		name: "repository, workflow, ref glob, runner",
 		opts: []PolicyOption{WithRepository("sigil-dev/sigil"), WithWorkflow(".github/workflows/release.yml"), WithRef("refs/tags/v*"), WithRunnerEnvironment(RunnerGitHubHosted)},
-		want: Identity{
+		want: artifact.Requirement{
 			SubjectRegexp:       `^https://github\.com/sigil-dev/sigil/\.github/workflows/release\.yml@refs/tags/v[^/]*$`,
 			Issuer:              GitHubIssuer,
 			SourceRepositoryURI: "https://github.com/sigil-dev/sigil",
@@ -43,7 +45,7 @@ func TestNewPolicy(t *testing.T) {
 	}, {
 		name: "bare workflow file, exact ref, ** glob is not used",
 		opts: []PolicyOption{WithRepository("o/r"), WithWorkflow("ci.yaml"), WithRef("refs/heads/main"), WithIssuer("http://127.0.0.1:1")},
-		want: Identity{
+		want: artifact.Requirement{
 			SubjectRegexp:       `^https://github\.com/o/r/\.github/workflows/ci\.yaml@refs/heads/main$`,
 			Issuer:              "http://127.0.0.1:1",
 			SourceRepositoryURI: "https://github.com/o/r",
@@ -52,7 +54,7 @@ func TestNewPolicy(t *testing.T) {
 	}, {
 		name: "double star and question mark",
 		opts: []PolicyOption{WithRepository("o/r"), WithRef("refs/heads/release/**-v?")},
-		want: Identity{
+		want: artifact.Requirement{
 			SubjectRegexp:       `^https://github\.com/o/r/\.github/workflows/[^@]+@refs/heads/release/.*-v[^/]$`,
 			Issuer:              GitHubIssuer,
 			SourceRepositoryURI: "https://github.com/o/r",
@@ -60,7 +62,7 @@ func TestNewPolicy(t *testing.T) {
 	}, {
 		name: "exact identity with a repository preset",
 		opts: []PolicyOption{WithCertificateIdentity("https://github.com/o/r/.github/workflows/x.yml@refs/heads/main"), WithRepository("o/r")},
-		want: Identity{
+		want: artifact.Requirement{
 			Subject:             "https://github.com/o/r/.github/workflows/x.yml@refs/heads/main",
 			SubjectRegexp:       `^https://github\.com/o/r/\.github/workflows/[^@]+@.+$`,
 			Issuer:              GitHubIssuer,
@@ -69,7 +71,7 @@ func TestNewPolicy(t *testing.T) {
 	}, {
 		name: "any identity, explicitly",
 		opts: []PolicyOption{WithAnyIdentityUnsafe()},
-		want: Identity{AnyIdentityUnsafe: true, Issuer: GitHubIssuer},
+		want: artifact.Requirement{AnyIdentityUnsafe: true, Issuer: GitHubIssuer},
 	}, {
 		name:    "nothing",
 		wantErr: "no identity to check",

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 // Check names, in the order a report lists them.
@@ -41,9 +43,9 @@ type Report struct {
 	// Verified is true when every artifact passed.
 	Verified bool `json:"verified"`
 	// Policy is the identity that was required.
-	Policy Identity `json:"policy"`
+	Policy artifact.Requirement `json:"policy"`
 	// Format is the signature format that was required of images.
-	Format Format `json:"format,omitempty"`
+	Format artifact.Format `json:"format,omitempty"`
 	// Artifacts are the artifacts checked, in the order given (an index's
 	// platform manifests follow the index).
 	Artifacts []Artifact `json:"artifacts"`
@@ -53,17 +55,9 @@ type Report struct {
 type Artifact struct {
 	// Kind is "image" or "file".
 	Kind string `json:"kind"`
-	// Reference is the image reference or file path as given (for an
-	// index's platform manifest, the index's reference).
-	Reference string `json:"reference"`
-	// Digest is the artifact's digest, sha256:<hex>.
-	Digest string `json:"digest,omitempty"`
-	// Repository is the image's repository.
-	Repository string `json:"repository,omitempty"`
-	// Platform is set for a platform manifest of an index.
-	Platform string `json:"platform,omitempty"`
-	// Index is the digest of the index a platform manifest belongs to.
-	Index string `json:"index,omitempty"`
+	// Target is the image manifest, or for a file its path (Reference)
+	// and SHA-256 digest.
+	artifact.Target
 	// Bundle is the bundle file read for a file.
 	Bundle string `json:"bundle,omitempty"`
 	// Passed is true when at least one signature passed every check.
@@ -77,8 +71,8 @@ type Artifact struct {
 
 // Signature is the outcome for one signature of an artifact.
 type Signature struct {
-	// Format is "bundle" or "legacy".
-	Format Format `json:"format"`
+	// Format is artifact.FormatBundle or artifact.FormatLegacy.
+	Format artifact.Format `json:"format"`
 	// Location is where the signature was read: the referrer manifest
 	// (repository@digest), the legacy tag and layer, or the bundle file.
 	Location string `json:"location"`
@@ -91,9 +85,9 @@ type Signature struct {
 	// Issuer is the certificate's OIDC issuer found.
 	Issuer string `json:"issuer,omitempty"`
 	// Certificate holds more of the certificate's identity.
-	Certificate *Identity `json:"certificate,omitempty"`
+	Certificate *artifact.Identity `json:"certificate,omitempty"`
 	// Log is the transparency log entry the signature carries.
-	Log *LogEntry `json:"log,omitempty"`
+	Log *artifact.LogEntry `json:"log,omitempty"`
 	// TimestampSource names where the trusted time came from:
 	// "transparency-log", "timestamp-authority", both, or empty.
 	TimestampSource string `json:"timestampSource,omitempty"`
@@ -109,21 +103,6 @@ type Check struct {
 	Passed bool `json:"passed"`
 	// Reason says what was checked and found.
 	Reason string `json:"reason"`
-}
-
-// LogEntry is a transparency log entry as carried by a signature.
-type LogEntry struct {
-	// Index is the entry's log index.
-	Index int64 `json:"index"`
-	// LogID is the log's key id, hex.
-	LogID string `json:"logID"` //nolint:tagliatelle
-	// URL is the log's base URL, from the trusted root; empty when the
-	// trusted root does not list the log.
-	URL string `json:"url,omitempty"`
-	// Version is 1 for Rekor v1 and 2 for Rekor v2.
-	Version int `json:"version"`
-	// IntegratedTime is the log's time of entry (Rekor v1), as claimed.
-	IntegratedTime *time.Time `json:"integratedTime,omitempty"`
 }
 
 // Timestamp is one verified time.
@@ -266,12 +245,4 @@ func (a Artifact) passedCount() int {
 		}
 	}
 	return n
-}
-
-func (l *LogEntry) String() string {
-	where := l.URL
-	if where == "" {
-		where = "log " + l.LogID
-	}
-	return fmt.Sprintf("transparency log entry %d in Rekor v%d %s", l.Index, l.Version, where)
 }

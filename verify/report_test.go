@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil-dev/sigil/artifact"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -39,12 +41,12 @@ func sampleReport() (Report, error) {
 	policy := mustPolicyNoT(WithRepository("sigil-dev/demo"), WithWorkflow("release.yml"), WithRef("refs/tags/v*"))
 	id := "https://github.com/sigil-dev/demo/.github/workflows/release.yml@refs/tags/v1.0.0"
 	passed := Artifact{
-		Kind: "image", Reference: "ghcr.io/sigil-dev/demo:v1.0.0", Repository: "ghcr.io/sigil-dev/demo",
-		Digest: "sha256:" + repeat("a"), Passed: true,
+		Kind: "image", Target: artifact.Target{Reference: "ghcr.io/sigil-dev/demo:v1.0.0", Repository: "ghcr.io/sigil-dev/demo",
+			Digest: "sha256:" + repeat("a")}, Passed: true,
 		Signatures: []Signature{{
-			Format: FormatBundle, Location: "ghcr.io/sigil-dev/demo@sha256:" + repeat("b"), Passed: true,
+			Format: artifact.FormatBundle, Location: "ghcr.io/sigil-dev/demo@sha256:" + repeat("b"), Passed: true,
 			Checks: []Check{
-				{CheckClaims, true, "the signed in-toto statement names sha256:" + repeat("a") + " with predicate type " + CosignSignPredicateType},
+				{CheckClaims, true, "the signed in-toto statement names sha256:" + repeat("a") + " with predicate type " + artifact.CosignSignPredicateType},
 				{CheckSignature, true, "the signature verifies with the certificate's key"},
 				{CheckTransparencyLog, true, "Rekor v2 entry 7 at https://log2025-1.rekor.sigstore.dev, with its inclusion proof with signed checkpoint, verified offline"},
 				{CheckTimestamp, true, "signed at timestamp-authority https://timestamp.sigstore.dev at 2026-11-25T18:00:00Z"},
@@ -52,24 +54,24 @@ func sampleReport() (Report, error) {
 				{CheckIdentity, true, "subject " + id},
 			},
 			Identity: id, Issuer: GitHubIssuer,
-			Log:             &LogEntry{Index: 7, LogID: repeat("c"), URL: "https://log2025-1.rekor.sigstore.dev", Version: 2},
+			Log:             &artifact.LogEntry{Index: 7, LogID: repeat("c"), URL: "https://log2025-1.rekor.sigstore.dev", Version: 2},
 			TimestampSource: SourceTimestampAuthority,
 			Timestamps:      []Timestamp{{Source: SourceTimestampAuthority, URI: "https://timestamp.sigstore.dev", Time: at}},
 		}},
 	}
 	failed := Artifact{
-		Kind: "image", Reference: "docker.io/sigil/demo:v1.0.0", Repository: "index.docker.io/sigil/demo",
-		Digest: "sha256:" + repeat("a"),
+		Kind: "image", Target: artifact.Target{Reference: "docker.io/sigil/demo:v1.0.0", Repository: "index.docker.io/sigil/demo",
+			Digest: "sha256:" + repeat("a")},
 		Signatures: []Signature{{
-			Format: FormatLegacy, Location: "index.docker.io/sigil/demo:sha256-" + repeat("a") + ".sig (layer 1)",
+			Format: artifact.FormatLegacy, Location: "index.docker.io/sigil/demo:sha256-" + repeat("a") + ".sig (layer 1)",
 			Checks: []Check{
 				{CheckClaims, true, "the signed payload names sha256:" + repeat("a")},
 				{CheckIdentity, false, "expected " + policy.String() + "; found subject https://github.com/evil/demo/.github/workflows/release.yml@refs/tags/v1.0.0"},
 			},
 		}},
 	}
-	unsigned := Artifact{Kind: "file", Reference: "dist/checksums.txt", Bundle: "dist/checksums.txt.sigstore.json", Digest: "sha256:" + repeat("d"), Error: "no signature found: the bundle dist/checksums.txt.sigstore.json does not exist"}
-	r := Report{Policy: policy.Expected(), Format: FormatAny, Artifacts: []Artifact{passed, failed, unsigned}}
+	unsigned := Artifact{Kind: "file", Target: artifact.Target{Reference: "dist/checksums.txt", Digest: "sha256:" + repeat("d")}, Bundle: "dist/checksums.txt.sigstore.json", Error: "no signature found: the bundle dist/checksums.txt.sigstore.json does not exist"}
+	r := Report{Policy: policy.Expected(), Format: artifact.FormatAny, Artifacts: []Artifact{passed, failed, unsigned}}
 	return r, &Error{Failed: []Artifact{failed, unsigned}}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/verify"
@@ -88,14 +89,14 @@ func TestContainerSignAndVerify(t *testing.T) {
 	var signed []string
 	for _, img := range res.Images {
 		signed = append(signed, img.Repository+"@"+img.Digest)
-		var formats []sign.Format
+		var formats []artifact.Format
 		for _, sg := range img.Signatures {
 			formats = append(formats, sg.Format)
 			if sg.ReadBack == "" || sg.Log.URL == "" {
 				t.Errorf("%s: %s signature not read back or not logged: %+v", img.Repository, sg.Format, sg)
 			}
 		}
-		if want := []sign.Format{sign.FormatBundle, sign.FormatLegacy}; !slices.Equal(formats, want) {
+		if want := []artifact.Format{artifact.FormatBundle, artifact.FormatLegacy}; !slices.Equal(formats, want) {
 			t.Errorf("%s: formats %v, want %v", img.Repository, formats, want)
 		}
 	}
@@ -108,7 +109,7 @@ func TestContainerSignAndVerify(t *testing.T) {
 	if diff := cmp.Diff(want, signed); diff != "" {
 		t.Errorf("signed images (-want +got):\n%s", diff)
 	}
-	bundle := archive + sign.BundleSuffix
+	bundle := archive + artifact.BundleSuffix
 	if len(res.Files) != 1 || res.Files[0].Bundle != bundle {
 		t.Errorf("signed files %+v, want %s with bundle %s", res.Files, archive, bundle)
 	}

@@ -4,8 +4,11 @@
 //
 // go-containerregistry retries too, but does not honour Retry-After and
 // gives no per-request deadline; sigstore-go's clients retry only 5xx. This
-// transport sits under all of them so that a slow or rate-limiting service
-// behaves the same everywhere.
+// transport sits under every client sigil makes — the registries, Fulcio,
+// both Rekor APIs and the timestamp authorities (sign builds those clients
+// on it and turns their own retries off) — so that a slow or rate-limiting
+// service behaves the same everywhere. The GitHub token request has its
+// own retries (package ghaction), as it runs before any of these.
 package httpretry
 
 import (

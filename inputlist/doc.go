@@ -1,12 +1,11 @@
-// Package inputlist parses the multi-value text that sigil's action inputs
-// and its command-line flags share: lists of items, key=value lines and
-// registry credentials.
+// Package inputlist parses the text that sigil's action inputs and its
+// command-line flags share: lists of items, key=value lines and booleans.
 //
 // The functions take a string and know nothing of where it came from: the
-// ghaction package reads the text from an INPUT_* variable, the CLI from a
-// flag or a file. That is why they live in a package of their own rather than
-// in ghaction, which is the only package that knows GitHub's environment:
-// importing inputlist gives a caller the syntax and nothing of the runtime.
+// action reads the text from an INPUT_* variable, the CLI from a flag
+// (repeated flags joined by newlines). [Lines] is the line reader the other
+// multi-line formats build on (registry credentials, in package registry),
+// so that every setting skips and numbers lines alike.
 //
 // # Syntax
 //
@@ -25,8 +24,6 @@
 //   - [ParseKeyValues]: one key=value per line, split at the first '='. The
 //     key is trimmed and must not be empty; the value is trimmed and may be
 //     empty or contain '='. A key given twice is an error.
-//   - [ParseCredentials]: one host=username:password per line. See
-//     [Credential] for the rules; errors name the line by number and never
-//     echo any part of it, since a malformed line may hold a password in
-//     an unexpected place.
+//   - [ParseBool]: the booleans GitHub's toolkit accepts (YAML 1.2 core
+//     schema).
 package inputlist

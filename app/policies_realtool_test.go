@@ -1,4 +1,4 @@
-package policy_test
+package app
 
 import (
 	"bufio"
@@ -16,7 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
+	"github.com/sigil-dev/sigil/internal/yamltest"
 	"github.com/sigil-dev/sigil/policy"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
@@ -125,7 +127,7 @@ func (r *runner) run(t *testing.T, bin string, args ...string) (string, int) {
 
 // signAs signs refs with sigil's sign package as the workflow claims
 // describe, in format f, against the bed's Fulcio and Rekor v1.
-func signAs(t *testing.T, e *tbenv.Env, claims tbenv.Claims, f sign.Format, refs ...string) sign.Result {
+func signAs(t *testing.T, e *tbenv.Env, claims tbenv.Claims, f artifact.Format, refs ...string) sign.Result {
 	t.Helper()
 	s := e.Signer(t, e.SigningConfig, claims, sign.WithFormat(f))
 	images, err := s.SignImages(t.Context(), refs)
@@ -152,7 +154,7 @@ func podYAML(t *testing.T, image string) string {
 	return p
 }
 
-func writePolicies(t *testing.T, in policy.Input) string {
+func writeInput(t *testing.T, in policy.Input) string {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := policy.Write(dir, in); err != nil {
@@ -220,34 +222,34 @@ func TestRealTools(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	resA := signAs(t, e, workflowA, sign.FormatBoth, tagged["by-a"]...)
-	resB := signAs(t, e, workflowB, sign.FormatBoth, tagged["by-b"]...)
-	resStar := signAs(t, e, workflowStar, sign.FormatBoth, tagged["by-star"]...)
-	resBundle := signAs(t, e, workflowA, sign.FormatBundle, tagged["bundle-only"]...)
-	signAs(t, e, workflowANext, sign.FormatBoth, tagged["by-a-next"]...)
+	resA := signAs(t, e, workflowA, artifact.FormatBoth, tagged["by-a"]...)
+	resB := signAs(t, e, workflowB, artifact.FormatBoth, tagged["by-b"]...)
+	resStar := signAs(t, e, workflowStar, artifact.FormatBoth, tagged["by-star"]...)
+	resBundle := signAs(t, e, workflowA, artifact.FormatBundle, tagged["bundle-only"]...)
+	signAs(t, e, workflowANext, artifact.FormatBoth, tagged["by-a-next"]...)
 	t.Logf("signed 4 runs in %s: A as %s, B as %s, Star as %s", time.Since(start).Round(time.Millisecond), resA.Identity.Subject, resB.Identity.Subject, resStar.Identity.Subject)
-	if !policy.LegacySigned(resA) || policy.LegacySigned(resBundle) {
-		t.Fatalf("LegacySigned: A %v (want true), bundle-only %v (want false)", policy.LegacySigned(resA), policy.LegacySigned(resBundle))
+	if !legacySigned(resA) || legacySigned(resBundle) {
+		t.Fatalf("legacySigned: A %v (want true), bundle-only %v (want false)", legacySigned(resA), legacySigned(resBundle))
 	}
 
-	inA := policy.FromResult(resA, tr)
+	inA := policyInput(resA, tr)
 	if inA.RekorURL != e.RekorURL {
-		t.Errorf("FromResult: RekorURL = %q, want the bed's Rekor v1 %q", inA.RekorURL, e.RekorURL)
+		t.Errorf("policyInput: RekorURL = %q, want the bed's Rekor v1 %q", inA.RekorURL, e.RekorURL)
 	}
 	// A merged release: A and B each signed part of it.
 	inAB := inA
-	inAB.Identities = append(slices.Clone(inA.Identities), policy.FromResult(resB, tr).Identities...)
-	inAB.Images = append(slices.Clone(inA.Images), policy.FromResult(resB, tr).Images...)
+	inAB.Identities = append(slices.Clone(inA.Identities), policyInput(resB, tr).Identities...)
+	inAB.Images = append(slices.Clone(inA.Images), policyInput(resB, tr).Images...)
 	dirs := map[string]string{
-		"A":    writePolicies(t, inA),
-		"B":    writePolicies(t, policy.FromResult(resB, tr)),
-		"AB":   writePolicies(t, inAB),
-		"Star": writePolicies(t, policy.FromResult(resStar, tr)),
+		"A":    writeInput(t, inA),
+		"B":    writeInput(t, policyInput(resB, tr)),
+		"AB":   writeInput(t, inAB),
+		"Star": writeInput(t, policyInput(resStar, tr)),
 	}
 	// A's policies loosened to any tag of A's workflow (policy-refs: tags).
 	inAnyTag := inA
-	inAnyTag.Identities = []policy.Identity{policy.AnyTag(inA.Identities[0])}
-	dirs["A any tag"] = writePolicies(t, inAnyTag)
+	inAnyTag.Identities = []artifact.Requirement{policy.AnyTag(inA.Identities[0])}
+	dirs["A any tag"] = writeInput(t, inAnyTag)
 	// The control: Star's Kyverno policy as a naive generator would
 	// write it, the subject in Kyverno's wildcard field. It admits A's
 	// image, which shows why the generated one uses subjectRegExp.
@@ -358,16 +360,16 @@ func fluxStandIn(t *testing.T, r *runner, cosign3, dir, image string, extra ...s
 	}
 	var trustedRoot string
 	var ids []any
-	for _, d := range docs(t, b) {
+	for _, d := range yamltest.Docs(t, b) {
 		switch d["kind"] {
 		case "Secret":
 			trustedRoot = filepath.Join(t.TempDir(), "trusted_root.json")
-			if err := os.WriteFile(trustedRoot, []byte(get(t, d, "stringData", "trusted_root.json").(string)), 0o644); err != nil {
+			if err := os.WriteFile(trustedRoot, []byte(yamltest.Get(t, d, "stringData", "trusted_root.json").(string)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		case "OCIRepository":
-			if get(t, d, "spec", "url") == "oci://"+ref.Context().Name() {
-				ids = get(t, d, "spec", "verify", "matchOIDCIdentity").([]any)
+			if yamltest.Get(t, d, "spec", "url") == "oci://"+ref.Context().Name() {
+				ids = yamltest.Get(t, d, "spec", "verify", "matchOIDCIdentity").([]any)
 			}
 		}
 	}
@@ -377,8 +379,8 @@ func fluxStandIn(t *testing.T, r *runner, cosign3, dir, image string, extra ...s
 	var v verdict
 	for _, id := range ids {
 		args := []string{"verify",
-			"--certificate-identity-regexp=" + get(t, id, "subject").(string),
-			"--certificate-oidc-issuer-regexp=" + get(t, id, "issuer").(string)}
+			"--certificate-identity-regexp=" + yamltest.Get(t, id, "subject").(string),
+			"--certificate-oidc-issuer-regexp=" + yamltest.Get(t, id, "issuer").(string)}
 		if trustedRoot != "" {
 			args = append(args, "--trusted-root="+trustedRoot)
 		}
@@ -404,7 +406,7 @@ func naiveKyverno(t *testing.T, dir, subject string) string {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	kl := get(t, doc, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless").(map[string]any)
+	kl := yamltest.Get(t, doc, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0, "keyless").(map[string]any)
 	if _, ok := kl["subjectRegExp"]; !ok {
 		t.Fatalf("the policy for %s has no subjectRegExp:\n%s", subject, b)
 	}

@@ -16,19 +16,19 @@ import (
 func ParseKeyValues(text string) (map[string]string, error) {
 	var kv map[string]string
 	seen := map[string]int{}
-	for _, l := range lines(text) {
-		key, value, ok := strings.Cut(l.text, "=")
+	for _, l := range Lines(text) {
+		key, value, ok := strings.Cut(l.Text, "=")
 		if !ok {
-			return nil, fmt.Errorf("line %d: missing '=': want key=value", l.number)
+			return nil, fmt.Errorf("line %d: missing '=': want key=value", l.Number)
 		}
 		key = strings.TrimSpace(key)
 		if key == "" {
-			return nil, fmt.Errorf("line %d: empty key: want key=value", l.number)
+			return nil, fmt.Errorf("line %d: empty key: want key=value", l.Number)
 		}
 		if first, dup := seen[key]; dup {
-			return nil, fmt.Errorf("line %d: key %q already given on line %d", l.number, key, first)
+			return nil, fmt.Errorf("line %d: key %q already given on line %d", l.Number, key, first)
 		}
-		seen[key] = l.number
+		seen[key] = l.Number
 		if kv == nil {
 			kv = map[string]string{}
 		}

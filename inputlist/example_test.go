@@ -3,7 +3,7 @@ package inputlist_test
 import (
 	"fmt"
 
-	"github.com/sigil-dev/sigil/ghaction/inputlist"
+	"github.com/sigil-dev/sigil/inputlist"
 )
 
 func ExampleParseList() {
@@ -19,27 +19,6 @@ docker.io/fluxcd/flux-cli:v2.3.0, docker.io/fluxcd/flux-cli:latest
 	// ghcr.io/fluxcd/flux-cli:v2.3.0
 	// docker.io/fluxcd/flux-cli:v2.3.0
 	// docker.io/fluxcd/flux-cli:latest
-}
-
-func ExampleParseCredentials() {
-	creds, err := inputlist.ParseCredentials(`
-ghcr.io=octocat:ghs_token
-registry-1.docker.io=fluxcd:dckr_pat:with=colons
-`)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, c := range creds {
-		fmt.Println(c) // the password is never printed
-	}
-
-	_, err = inputlist.ParseCredentials("ghcr.io=octocat:ghs_token\nghcr.io octocat ghs_token")
-	fmt.Println(err)
-	// Output:
-	// ghcr.io=octocat:***
-	// index.docker.io=fluxcd:***
-	// line 2: missing '=' after the host: want host=username:password, e.g. ghcr.io=octocat:${{ github.token }}
 }
 
 func ExampleParseKeyValues() {

@@ -1,10 +1,12 @@
-package inputlist
+package registry
 
 import (
 	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/sigil-dev/sigil/inputlist"
 )
 
 // credentialForm is the form a credentials line must have, quoted in errors.
@@ -73,15 +75,15 @@ func NormalizeHost(host string) (string, error) {
 func ParseCredentials(text string) ([]Credential, error) {
 	var creds []Credential
 	seen := map[string]int{}
-	for _, l := range lines(text) {
-		c, err := parseCredential(l.text)
+	for _, l := range inputlist.Lines(text) {
+		c, err := parseCredential(l.Text)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", l.number, err)
+			return nil, fmt.Errorf("line %d: %w", l.Number, err)
 		}
 		if first, dup := seen[c.Host]; dup {
-			return nil, fmt.Errorf("line %d: same registry as line %d (docker.io, index.docker.io and registry-1.docker.io are one registry)", l.number, first)
+			return nil, fmt.Errorf("line %d: same registry as line %d (docker.io, index.docker.io and registry-1.docker.io are one registry)", l.Number, first)
 		}
-		seen[c.Host] = l.number
+		seen[c.Host] = l.Number
 		creds = append(creds, c)
 	}
 	return creds, nil

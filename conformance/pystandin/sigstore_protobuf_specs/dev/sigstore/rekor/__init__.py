@@ -1,0 +1,1 @@
+"""Part of the sigstore-protobuf-specs stand-in (see the package doc)."""

@@ -1,0 +1,414 @@
+package sign_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/sign"
+	"github.com/sigil-dev/sigil/verify"
+)
+
+// noCT is the virtual Sigstore without its CT log: its certificates carry
+// no SCT, so a verifier would otherwise require one they lack.
+type noCT struct{ *ca.VirtualSigstore }
+
+func (noCT) CTLogs() map[string]*root.TransparencyLog { return nil }
+
+func init() { trustedFor = func(w *world) root.TrustedMaterial { return noCT{w.vs} } }
+
+// trustedFor is the trust material tests sign and verify against.
+var trustedFor func(*world) root.TrustedMaterial
+
+// verifyImages verifies refs as a consumer would, in format f.
+func verifyImages(t *testing.T, w *world, f artifact.Format, refs ...string) verify.Report {
+	t.Helper()
+	pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(trustedFor(w), pol, verify.WithFormat(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := v.VerifyImages(t.Context(), refs)
+	if err != nil {
+		t.Fatalf("verifying %v as %s: %v\n%s", refs, f, err, r.Text())
+	}
+	return r
+}
+
+func newSigner(t *testing.T, w *world, extra ...sign.Option) *sign.Signer {
+	t.Helper()
+	w.trusted = trustedFor(w)
+	return w.signer(t, extra...)
+}
+
+func TestSignImagesBothFormats(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"referrers API", "tag fallback"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			host := w.referrers
+			if kind == "tag fallback" {
+				host = w.fallback
+			}
+			ref := host + "/org/app:v1"
+			digest := push(t, 0, ref)
+			var mu sync.Mutex
+			var progress []string
+			s := newSigner(t, w, sign.WithProgress(func(l string) { mu.Lock(); progress = append(progress, l); mu.Unlock() }))
+			images, err := s.SignImages(t.Context(), []string{ref})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(images) != 1 || images[0].Digest != digest || images[0].Repository != host+"/org/app" || images[0].Reference != ref {
+				t.Fatalf("signed %+v, want %s in %s/org/app", images, digest, host)
+			}
+			sigs := images[0].Signatures
+			if len(sigs) != 2 || sigs[0].Format != artifact.FormatBundle || sigs[1].Format != artifact.FormatLegacy {
+				t.Fatalf("signatures %+v, want a bundle then a legacy one", sigs)
+			}
+			if sigs[0].ReadBack != sign.ReadBackReferrers || !strings.HasPrefix(sigs[0].Location, host+"/org/app@sha256:") {
+				t.Errorf("bundle written to %s, read back via %s", sigs[0].Location, sigs[0].ReadBack)
+			}
+			sigTag := host + "/org/app:sha256-" + strings.TrimPrefix(digest, "sha256:") + ".sig"
+			if sigs[1].ReadBack != sign.ReadBackLegacyTag || sigs[1].Location != sigTag {
+				t.Errorf("legacy signature written to %s, want %s", sigs[1].Location, sigTag)
+			}
+			for _, sg := range sigs {
+				if sg.Log.URL != "https://rekor.virtual" || sg.Log.Version != 1 || sg.Log.IntegratedTime == nil || sg.Log.LogID == "" || !strings.Contains(sg.Log.EntryURL, "logIndex=0") {
+					t.Errorf("%s log entry %+v", sg.Format, sg.Log)
+				}
+			}
+			fallbackTag := host + "/org/app:sha256-" + strings.TrimPrefix(digest, "sha256:")
+			if got, want := tagExists(fallbackTag), kind == "tag fallback"; got != want {
+				t.Errorf("referrers fallback tag exists: %v, want %v", got, want)
+			}
+			if w.log.entries() != 2 {
+				t.Errorf("%d log entries, want 2", w.log.entries())
+			}
+			if len(progress) != 1 || !strings.Contains(progress[0], "signed "+host+"/org/app@"+digest+" (bundle, legacy)") {
+				t.Errorf("progress %q", progress)
+			}
+			verifyImages(t, w, artifact.FormatBundle, ref)
+			verifyImages(t, w, artifact.FormatLegacy, ref)
+		})
+	}
+}
+
+func TestSignIndex(t *testing.T) {
+	t.Parallel()
+	for _, recursive := range []bool{true, false} {
+		w := newWorld(t)
+		ref := w.referrers + "/org/multi:v1"
+		push(t, 2, ref)
+		images, err := newSigner(t, w, sign.WithRecursive(recursive), sign.WithFormat(artifact.FormatLegacy)).SignImages(t.Context(), []string{ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if recursive {
+			want = 3
+		}
+		if len(images) != want {
+			t.Fatalf("recursive %v: signed %d manifests, want %d", recursive, len(images), want)
+		}
+		for _, img := range images[1:] {
+			if img.Index != images[0].Digest || img.Reference != ref {
+				t.Errorf("platform manifest %+v", img.Target)
+			}
+			verifyImages(t, w, artifact.FormatLegacy, img.Repository+"@"+img.Digest)
+		}
+	}
+}
+
+func TestSignOneDigestInTwoRepositories(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b := w.referrers+"/org/app:v1", w.fallback+"/mirror/app:v1"
+	digest := push(t, 0, a, b)
+	images, err := newSigner(t, w).SignImages(t.Context(), []string{a, b, a, w.referrers + "/org/app@" + digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) != 2 {
+		t.Fatalf("signed %d manifests, want one per repository: %+v", len(images), images)
+	}
+	// One statement names the digest for every repository; the legacy
+	// payload names the repository, so each has its own.
+	if w.log.entries() != 3 {
+		t.Errorf("%d log entries, want 1 bundle and 2 legacy signatures", w.log.entries())
+	}
+	if images[0].Signatures[0].Log != images[1].Signatures[0].Log {
+		t.Errorf("the repositories' bundles have different log entries")
+	}
+	verifyImages(t, w, artifact.FormatBundle, a, b)
+	verifyImages(t, w, artifact.FormatLegacy, a, b)
+}
+
+func TestSignKeepsExistingSignatures(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ref := w.fallback + "/org/app:v1"
+	push(t, 0, ref)
+	for range 2 {
+		if _, err := newSigner(t, w).SignImages(t.Context(), []string{ref}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []artifact.Format{artifact.FormatBundle, artifact.FormatLegacy} {
+		r := verifyImages(t, w, f, ref)
+		n := 0
+		for _, sg := range r.Artifacts[0].Signatures {
+			if sg.Format == f && sg.Passed {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s: %d signatures after two runs, want 2", f, n)
+		}
+	}
+}
+
+func TestSignLegacyAnnotations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ref := w.referrers + "/org/app:v1"
+	digest := push(t, 0, ref)
+	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy), sign.WithAnnotations(map[string]string{"release": "v1"}))
+	if _, err := s.SignImages(t.Context(), []string{ref}); err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := remote.Image(must(name.NewTag(w.referrers + "/org/app:sha256-" + strings.TrimPrefix(digest, "sha256:") + ".sig")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := must(sigs.Layers())
+	rc := must(layers[0].Compressed())
+	defer rc.Close()
+	var payload struct {
+		Optional map[string]string `json:"optional"`
+	}
+	if err := json.NewDecoder(rc).Decode(&payload); err != nil || payload.Optional["release"] != "v1" {
+		t.Errorf("payload annotations %v (%v), want release=v1", payload.Optional, err)
+	}
+}
+
+// countingRegistry counts the write requests a registry receives.
+type countingRegistry struct {
+	http.Handler
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c.mu.Lock()
+		c.writes++
+		c.mu.Unlock()
+	}
+	c.Handler.ServeHTTP(w, r)
+}
+
+func TestSignWritesNothingOnFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		breakIt func(w *world)
+		refs    func(host string) []string
+		want    string
+	}{
+		{name: "no certificate", breakIt: func(w *world) { w.certs.err = errors.New("Fulcio refused the token") }, want: "Fulcio refused the token"},
+		{name: "log down", breakIt: func(w *world) { w.log.fail = errors.New("connection refused") }, want: "connection refused"},
+		{name: "missing tag", refs: func(host string) []string { return []string{host + "/org/app:v1", host + "/org/app:nope"} }, want: "does not exist"},
+		{name: "bad reference", refs: func(host string) []string { return []string{host + "/org/app:v1", "Not A Reference"} }, want: "not a valid reference"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			reg := &countingRegistry{Handler: newRegistry(false)}
+			host := serveRegistry(t, reg)
+			push(t, 0, host+"/org/app:v1")
+			reg.writes = 0
+			if tc.breakIt != nil {
+				tc.breakIt(w)
+			}
+			refs := []string{host + "/org/app:v1"}
+			if tc.refs != nil {
+				refs = tc.refs(host)
+			}
+			_, err := newSigner(t, w).SignImages(t.Context(), refs)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if reg.writes != 0 {
+				t.Errorf("a failed run wrote %d times to the registry", reg.writes)
+			}
+			if tc.name != "log down" && w.log.entries() != 0 {
+				t.Errorf("a failed run made %d log entries", w.log.entries())
+			}
+		})
+	}
+}
+
+// refusingWrites answers 401 to every write, as a registry does to a token
+// without push rights.
+func refusingWrites(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// hidingReferrers lists no referrer, whatever was pushed: a registry that
+// accepts a bundle but does not serve it back.
+func hidingReferrers(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/referrers/") {
+			w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+			_, _ = io.WriteString(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestSignRegistryFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		wrap    func(http.Handler) http.Handler
+		want    []string
+		formats artifact.Format
+	}{
+		{name: "push refused", wrap: refusingWrites, formats: artifact.FormatLegacy, want: []string{"pushing the signature", "refused the credentials", "anonymous"}},
+		{name: "bundle not listed", wrap: hidingReferrers, formats: artifact.FormatBundle, want: []string{"reading back the bundle", "does not list it"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			base := newRegistry(true)
+			host := serveRegistry(t, base)
+			wrapped := serveRegistry(t, tc.wrap(base))
+			push(t, 0, host+"/org/app:v1")
+			_, err := newSigner(t, w, sign.WithFormat(tc.formats)).SignImages(t.Context(), []string{wrapped + "/org/app:v1"})
+			for _, want := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v, want it to mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSignFiles(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	dir := t.TempDir()
+	var paths []string
+	for _, f := range []string{"app.tar.gz", "checksums.txt"} {
+		p := filepath.Join(dir, f)
+		if err := os.WriteFile(p, []byte("contents of "+f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	s := newSigner(t, w)
+	files, err := s.SignFiles(t.Context(), paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []verify.FileSpec
+	for i, f := range files {
+		if f.Path != paths[i] || f.Bundle != paths[i]+artifact.BundleSuffix || len(f.SHA256) != 64 || f.Log.Version != 1 {
+			t.Errorf("file %+v", f)
+		}
+		specs = append(specs, verify.FileSpec{Path: f.Path})
+	}
+	pol := must(verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer)))
+	v := must(verify.New(trustedFor(w), pol))
+	if r, err := v.VerifyFiles(t.Context(), specs); err != nil {
+		t.Fatalf("%v\n%s", err, r.Text())
+	}
+
+	// A missing file fails the run before anything is signed.
+	before := w.log.entries()
+	if _, err := s.SignFiles(t.Context(), append(paths, filepath.Join(dir, "missing"))); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing file: err = %v", err)
+	}
+	if w.log.entries() != before {
+		t.Errorf("a run with a missing file made log entries")
+	}
+	if got, err := s.SignFiles(t.Context(), nil); got != nil || err != nil {
+		t.Errorf("no files: %v, %v", got, err)
+	}
+}
+
+func TestIdentityAndCertificates(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	s := newSigner(t, w)
+	id, err := s.Identity(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Subject != testSubject || id.Issuer != testIssuer {
+		t.Errorf("identity %+v", id)
+	}
+	if n := s.CertificateRequests(); n != 0 {
+		t.Errorf("%d Fulcio requests with a certificate source of the caller's", n)
+	}
+	if _, err := s.SignImages(t.Context(), nil); err != nil {
+		t.Error(err)
+	}
+	w.certs.err = errors.New("no certificate")
+	if _, err := s.Identity(context.Background()); err == nil {
+		t.Error("Identity succeeded without a certificate")
+	}
+}
+
+func TestSignConcurrently(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var refs []string
+	for i := range 12 {
+		ref := w.referrers + "/org/app" + string(rune('a'+i)) + ":v1"
+		push(t, 0, ref)
+		refs = append(refs, ref)
+	}
+	images, err := newSigner(t, w, sign.WithConcurrency(4)).SignImages(t.Context(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, img := range images {
+		got = append(got, img.Reference)
+	}
+	if !slices.Equal(got, refs) {
+		t.Errorf("results out of order: %v", got)
+	}
+	verifyImages(t, w, artifact.FormatAny, refs...)
+}
