@@ -1,6 +1,6 @@
-# The test bed (see README.md, "Test bed"): a real Sigstore and two
-# registries on 127.0.0.1. SIGIL_TB_DIR picks the bed's directory
-# (default .testbed).
+# The test bed (see README.md, "Test bed"): a real Sigstore and registries
+# standing for ghcr.io and docker.io on 127.0.0.1. SIGIL_TB_DIR picks the
+# bed's directory (default .testbed).
 .PHONY: testbed testbed-down test demo tools lint
 
 testbed:

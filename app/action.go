@@ -21,6 +21,9 @@ import (
 func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) string, env Env) int {
 	fe := actionInputs{rt: rt, getenv: getenv}
 	env.Name = fe.name
+	if env.Warn == nil {
+		env.Warn = func(s string) { _ = rt.Warningf("%s", s) }
+	}
 	var err error
 	switch mode := rt.Input("mode"); Mode(mode) {
 	case "", ModeSign:
@@ -61,7 +64,8 @@ func (a actionInputs) env(key string) string {
 	case EnvGitHubActor:
 		return a.rt.Context().Actor
 	case EnvDockerConfig:
-		return a.rt.Context().DockerConfig
+		c := a.rt.Context()
+		return c.InContainer(c.DockerConfig)
 	case EnvGHCRHost:
 		return a.getenv(key)
 	}

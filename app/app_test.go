@@ -333,3 +333,30 @@ func mustRuntime(t *testing.T, env map[string]string) *ghaction.Runtime {
 	}
 	return rt
 }
+
+// TestDockerConfigInAContainer: a DOCKER_CONFIG given as a runner path
+// under the workspace is read inside the container; one that holds no
+// config.json is a warning, not a failure.
+func TestDockerConfigInAContainer(t *testing.T) {
+	t.Parallel()
+	rt := mustRuntime(t, map[string]string{
+		"DOCKER_CONFIG":     "/home/runner/work/app/app/.docker",
+		"GITHUB_WORKSPACE":  "/github/workspace",
+		"RUNNER_WORKSPACE":  "/home/runner/work/app",
+		"GITHUB_REPOSITORY": "org/app",
+	})
+	if got := (actionInputs{rt: rt}).env(EnvDockerConfig); got != "/github/workspace/.docker" {
+		t.Errorf("DOCKER_CONFIG read as %q in the container", got)
+	}
+	var warnings []string
+	env := Env{Warn: func(s string) { warnings = append(warnings, s) }}
+	env.defaults()
+	tr := filepath.Join("..", "policy", "testdata", "private-no-ct.trusted_root.json")
+	d, err := setUp(tr, RegistryConfig{DockerConfigDir: filepath.Join(t.TempDir(), "missing")}, env)
+	if err != nil || d.auth.DockerConfigDir != "" {
+		t.Fatalf("a missing Docker config failed the run (%v) or was kept (%q)", err, d.auth.DockerConfigDir)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "holds no config.json") {
+		t.Errorf("warnings %q", warnings)
+	}
+}

@@ -137,6 +137,9 @@ repeat, or take comma-separated values.`,
 	if env.Progress == nil {
 		env.Progress = func(s string) { fmt.Fprintln(stderr, s) }
 	}
+	if env.Warn == nil {
+		env.Warn = func(s string) { fmt.Fprintln(stderr, "warning:", s) }
+	}
 
 	commands := []cliCommand{
 		{

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -24,6 +27,9 @@ type Env struct {
 	Transport http.RoundTripper
 	// Progress receives one line per finished step. The default discards.
 	Progress func(string)
+	// Warn receives what the user should know but need not fail the run
+	// for. The default discards.
+	Warn func(string)
 	// Now is the clock. The default is time.Now.
 	Now func() time.Time
 	// Name renders a setting in messages as the front end calls it (an
@@ -37,6 +43,9 @@ func (e *Env) defaults() {
 	}
 	if e.Progress == nil {
 		e.Progress = func(string) {}
+	}
+	if e.Warn == nil {
+		e.Warn = func(string) {}
 	}
 	if e.Now == nil {
 		e.Now = time.Now
@@ -69,6 +78,13 @@ func setUp(trustedRoot string, reg RegistryConfig, env Env) (*deployment, error)
 	tr, err := trust.LoadTrustedRoot(trustedRoot)
 	if err != nil {
 		return nil, err
+	}
+	if dir := reg.DockerConfigDir; dir != "" {
+		if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+			// Credentials nobody may need: say so, and go on without.
+			env.Warn(fmt.Sprintf("DOCKER_CONFIG names %s, which holds no config.json here (%v): its credentials are not used; in a container action, put it under the workspace", dir, err))
+			reg.DockerConfigDir = ""
+		}
 	}
 	auth, ropts, err := reg.remote(env.Transport, env.Name)
 	if err != nil {

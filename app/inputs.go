@@ -177,9 +177,17 @@ var Inputs = []Input{
 		Usage: "accept a signature by anyone the trusted root certifies (no identity check)",
 		Description: "`true` accepts a signature by anyone the trusted root certifies for the issuer: no identity is checked " +
 			"(the issuer, signature, log entry and certificate chain still are). For experiments only; conflicts with every identity input."},
+	{Name: "digests", Modes: []Mode{ModeVerify}, kind: kindList,
+		Usage: "artifacts held as a digest, not a file: sha256:HEX=BUNDLE (or sha256:HEX with --bundle)",
+		Description: "Artifacts held as a digest rather than a file, one a line: `sha256:HEX=BUNDLE`, or `sha256:HEX` with `bundle` for a single one. " +
+			"A message signature must be over that digest; a DSSE statement must name it as a subject."},
+	{Name: "key", Modes: []Mode{ModeVerify},
+		Usage: "PEM public key: accept signatures made with it (cosign sign --key), in place of a certificate identity",
+		Description: "Path of a PEM public key (as `cosign generate-key-pair` writes `cosign.pub`): signatures made with that key are verified, " +
+			"for images and files, in place of a certificate identity; the identity inputs are then not given."},
 	{Name: "bundle", Modes: []Mode{ModeVerify},
-		Usage:       "the bundle of a single file (default FILE.sigstore.json)",
-		Description: "The bundle of a single file given in `files`. Default: `FILE.sigstore.json`."},
+		Usage:       "the bundle of the single file or digest (default FILE.sigstore.json)",
+		Description: "The bundle of the single file given in `files` or digest in `digests`. Default: `FILE.sigstore.json`."},
 
 	// Merge.
 	{Name: "reports", Modes: []Mode{ModeMerge}, kind: kindList,

@@ -167,6 +167,8 @@ func readVerify(fe frontEnd) (VerifyConfig, error) {
 	r := &reader{fe: fe, mode: ModeVerify}
 	cfg := VerifyConfig{
 		Artifacts:                 r.artifacts(artifact.FormatAny, artifact.FormatBundle, artifact.FormatLegacy),
+		Digests:                   r.list("digests"),
+		Key:                       r.str("key"),
 		Bundle:                    r.str("bundle"),
 		CertificateIdentity:       r.str("certificate-identity"),
 		CertificateIdentityRegexp: r.str("certificate-identity-regexp"),

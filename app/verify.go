@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/verify"
 )
 
@@ -14,7 +16,13 @@ import (
 // Inputs).
 type VerifyConfig struct {
 	Artifacts
-	// Bundle overrides the bundle path of a single file.
+	// Digests are sha256:HEX digests of artifacts held as a digest, not a
+	// file, each with its bundle after '=' (or Bundle, for the only one).
+	Digests []string
+	// Key is a PEM public key file: signatures made with that key are
+	// verified, in place of a certificate identity.
+	Key string
+	// Bundle overrides the bundle path of a single file or digest.
 	Bundle string
 
 	CertificateIdentity       string
@@ -47,7 +55,52 @@ func (c *VerifyConfig) policy() (*verify.Policy, error) {
 	if c.AnyIdentityUnsafe {
 		opts = append(opts, verify.WithAnyIdentityUnsafe())
 	}
+	if c.Key != "" {
+		b, err := os.ReadFile(c.Key)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		pub, err := verify.ParsePublicKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", c.Key, err)
+		}
+		opts = append(opts, verify.WithPublicKey(pub))
+	}
 	return verify.NewPolicy(opts...)
+}
+
+// blobs are the files and digests to verify, each with its bundle.
+func (c *VerifyConfig) blobs(name func(setting.Setting) string) ([]verify.FileSpec, error) {
+	files, err := ExpandFiles(c.Files)
+	if err != nil {
+		return nil, err
+	}
+	var specs []verify.FileSpec
+	for _, f := range files {
+		specs = append(specs, verify.FileSpec{Path: f})
+	}
+	var errs []error
+	for _, d := range c.Digests {
+		digest, bundle, _ := strings.Cut(d, "=")
+		if _, err := verify.ParseDigest(digest); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name("digests"), err))
+		}
+		specs = append(specs, verify.FileSpec{Digest: digest, BundlePath: bundle})
+	}
+	if c.Bundle != "" {
+		if len(specs) != 1 || specs[0].BundlePath != "" {
+			errs = append(errs, fmt.Errorf("%s names the bundle of one file or digest, and %s and %s give %d: leave it out to use FILE%s for each file and DIGEST=BUNDLE for each digest",
+				name("bundle"), name("files"), name("digests"), len(specs), artifact.BundleSuffix))
+		} else {
+			specs[0].BundlePath = c.Bundle
+		}
+	}
+	for _, s := range specs {
+		if s.Digest != "" && s.BundlePath == "" {
+			errs = append(errs, fmt.Errorf("%s: %s has no bundle: write %s=BUNDLE, or give %s for the only one", name("digests"), s.Digest, s.Digest, name("bundle")))
+		}
+	}
+	return specs, errors.Join(errs...)
 }
 
 // RunVerify validates cfg, then verifies its images and files. The report
@@ -55,19 +108,16 @@ func (c *VerifyConfig) policy() (*verify.Policy, error) {
 // *verify.Error) or nothing could be checked.
 func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, error) {
 	env.defaults()
-	if len(cfg.Images) == 0 && len(cfg.Files) == 0 {
-		return nil, errors.New("nothing to verify: give images (references, one a line) and/or files (globs)")
+	if len(cfg.Images) == 0 && len(cfg.Files) == 0 && len(cfg.Digests) == 0 {
+		return nil, errors.New("nothing to verify: give images (references, one a line), files (globs) and/or digests")
 	}
 	pol, err := cfg.policy()
 	if err != nil {
 		return nil, err
 	}
-	files, err := ExpandFiles(cfg.Files)
+	blobs, err := cfg.blobs(env.Name)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Bundle != "" && len(files) != 1 {
-		return nil, fmt.Errorf("%s names the bundle of one file, and %s matched %d: leave it out to use FILE%s for each", env.Name("bundle"), env.Name("files"), len(files), artifact.BundleSuffix)
 	}
 	d, err := setUp(cfg.TrustedRoot, cfg.RegistryConfig, env)
 	if err != nil {
@@ -89,12 +139,8 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 		merge(report, r)
 		errs = append(errs, err)
 	}
-	if len(files) > 0 {
-		specs := make([]verify.FileSpec, len(files))
-		for i, f := range files {
-			specs[i] = verify.FileSpec{Path: f, BundlePath: cfg.Bundle}
-		}
-		r, err := v.VerifyFiles(ctx, specs)
+	if len(blobs) > 0 {
+		r, err := v.VerifyFiles(ctx, blobs)
 		merge(report, r)
 		errs = append(errs, err)
 	}

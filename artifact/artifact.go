@@ -126,10 +126,17 @@ type Requirement struct {
 	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
 	// AnyIdentityUnsafe is set when any subject is accepted.
 	AnyIdentityUnsafe bool `json:"anyIdentityUnsafe,omitempty"`
+	// PublicKey, in place of every other field, requires a signature made
+	// with that key: "sha256:" and the hex SHA-256 digest of its DER
+	// SubjectPublicKeyInfo.
+	PublicKey string `json:"publicKey,omitempty"`
 }
 
 // String describes the requirement in one line, naming only what is set.
 func (r Requirement) String() string {
+	if r.PublicKey != "" {
+		return "public key " + r.PublicKey
+	}
 	var parts []string
 	switch {
 	case r.AnyIdentityUnsafe:

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -171,6 +172,7 @@ func TestSignRelease(t *testing.T) {
 				}
 			}
 			checkVerifyAction(t, e, r, tc.format)
+			checkVerifyDigests(t, e, r)
 			checkMergeAction(t, s.outputs["signatures"], tc.format != "bundle")
 
 			// A wrong identity is refused: the checks above are not vacuous.
@@ -369,6 +371,40 @@ func checkVerifyAction(t *testing.T, e *tbenv.Env, r release, format string) {
 		}
 		if !strings.Contains(s.summary, "## sigil verify") {
 			t.Errorf("no verify summary")
+		}
+	}
+}
+
+// checkVerifyDigests verifies a release file by its digest alone, as a
+// consumer who holds the digest and the bundle but not the file: the right
+// digest passes, another is refused, naming the claims.
+func checkVerifyDigests(t *testing.T, e *tbenv.Env, r release) {
+	t.Helper()
+	content, err := os.ReadFile(filepath.Join(r.dir, "dist", "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	for _, tc := range []struct {
+		digest string
+		wantOK bool
+	}{
+		{fmt.Sprintf("sha256:%x", sum), true},
+		{fmt.Sprintf("sha256:%x", sha256.Sum256([]byte("another file"))), false},
+	} {
+		s := &step{dir: r.dir, inputs: map[string]string{
+			"mode":                    "verify",
+			"digests":                 tc.digest + "=dist/checksums.txt.sigstore.json",
+			"repository":              "sigil-dev/demo",
+			"certificate-oidc-issuer": e.Issuer,
+			"trusted-root":            e.TrustedRoot,
+		}}
+		runAction(t, s)
+		if got := s.outputs["verified"]; got != fmt.Sprint(tc.wantOK) || (s.code == 0) != tc.wantOK {
+			t.Errorf("verify digest %s: exit %d, verified=%q, want %v:\n%s", tc.digest, s.code, got, tc.wantOK, s.stdout)
+		}
+		if !tc.wantOK && !strings.Contains(s.stdout, "claims failed") {
+			t.Errorf("the failure does not name the claims check:\n%s", s.stdout)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package ghaction
 
+import "strings"
+
 // DefaultServerURL is Context.ServerURL when GITHUB_SERVER_URL is unset.
 const DefaultServerURL = "https://github.com"
 
@@ -34,6 +36,35 @@ type Context struct {
 	// DockerConfig is DOCKER_CONFIG as the step's env sets it: a directory
 	// holding a Docker config.json.
 	DockerConfig string
+	// RunnerWorkspace is RUNNER_WORKSPACE, the runner's directory holding
+	// the workspace (a path on the runner, also inside a container action).
+	RunnerWorkspace string
+}
+
+// ContainerWorkspace is where the runner mounts the workspace in a
+// container action (docker run -v <runner workspace>:/github/workspace).
+const ContainerWorkspace = "/github/workspace"
+
+// InContainer maps a path on the runner into a container action: a path
+// under the runner's workspace ($RUNNER_WORKSPACE/<repository name>, which
+// the runner mounts at ContainerWorkspace) becomes the same path under
+// ContainerWorkspace. Other paths, and any path outside a container
+// action, are returned as they are.
+//
+// The runner rewrites ${{ github.workspace }} in a container action's
+// inputs and env, but not a runner path that reached the environment
+// otherwise (GITHUB_ENV written by an earlier step, a job-level env);
+// see actions/runner#728 and #2058.
+func (c Context) InContainer(path string) string {
+	if c.Workspace != ContainerWorkspace || c.RunnerWorkspace == "" || c.Repository == "" {
+		return path
+	}
+	_, name, _ := strings.Cut(c.Repository, "/")
+	host := strings.TrimSuffix(c.RunnerWorkspace, "/") + "/" + name
+	if rest, ok := strings.CutPrefix(path, host); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
+		return ContainerWorkspace + rest
+	}
+	return path
 }
 
 // Context returns the GitHub context read from the environment.
@@ -50,7 +81,8 @@ func (r *Runtime) Context() Context {
 		EventName:   r.getenv("GITHUB_EVENT_NAME"),
 		RunnerTemp:  r.getenv("RUNNER_TEMP"),
 
-		DockerConfig: r.getenv("DOCKER_CONFIG"),
+		DockerConfig:    r.getenv("DOCKER_CONFIG"),
+		RunnerWorkspace: r.getenv("RUNNER_WORKSPACE"),
 	}
 	if c.ServerURL == "" {
 		c.ServerURL = DefaultServerURL

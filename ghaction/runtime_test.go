@@ -105,3 +105,26 @@ func TestContext(t *testing.T) {
 		})
 	}
 }
+
+func TestInContainer(t *testing.T) {
+	t.Parallel()
+	inContainer := Context{Workspace: ContainerWorkspace, RunnerWorkspace: "/home/runner/work/flux2", Repository: "fluxcd/flux2"}
+	tests := []struct {
+		name string
+		c    Context
+		in   string
+		want string
+	}{
+		{"runner workspace path", inContainer, "/home/runner/work/flux2/flux2/.docker", "/github/workspace/.docker"},
+		{"the workspace itself", inContainer, "/home/runner/work/flux2/flux2", "/github/workspace"},
+		{"already a container path", inContainer, "/github/workspace/.docker", "/github/workspace/.docker"},
+		{"outside the workspace", inContainer, "/home/runner/.docker", "/home/runner/.docker"},
+		{"a sibling named alike", inContainer, "/home/runner/work/flux2/flux2-old/.docker", "/home/runner/work/flux2/flux2-old/.docker"},
+		{"not in a container", Context{Workspace: "/home/runner/work/flux2/flux2", RunnerWorkspace: "/home/runner/work/flux2", Repository: "fluxcd/flux2"}, "/home/runner/work/flux2/flux2/.docker", "/home/runner/work/flux2/flux2/.docker"},
+	}
+	for _, tc := range tests {
+		if got := tc.c.InContainer(tc.in); got != tc.want {
+			t.Errorf("%s: InContainer(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}

@@ -68,8 +68,11 @@ func (a Auth) Source(host string) string {
 	if a.DockerConfigDir != "" {
 		return "the Docker config in " + a.DockerConfigDir
 	}
-	return "no credentials (anonymous)"
+	return anonymous
 }
+
+// anonymous is Source's answer for a registry sigil has no credentials for.
+const anonymous = "no credentials (anonymous)"
 
 func (a Auth) ghcr() string {
 	if a.GHCRHost == "" {
@@ -88,7 +91,7 @@ func (a Auth) Keychain() (authn.Keychain, error) {
 		}
 		chain = append(chain, dockerConfig{dir: a.DockerConfigDir})
 	}
-	return authn.NewMultiKeychain(chain...), nil
+	return keychain{Keychain: authn.NewMultiKeychain(chain...), auth: a}, nil
 }
 
 // Resolve implements authn.Keychain for the explicit credentials and the
@@ -138,12 +141,10 @@ func (d dockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
 }
 
 // RemoteOptions are the go-containerregistry options for every registry call
-// of one run: credentials and transport. The context is added per call.
+// of one run: credentials and transport (t, or remote.DefaultTransport when
+// nil, under sigil's fixes: see roundTripper). The context is added per call.
 func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []remote.Option {
-	opts := []remote.Option{remote.WithAuthFromKeychain(kc)}
-	if t != nil {
-		opts = append(opts, remote.WithTransport(t))
-	}
+	opts := []remote.Option{remote.WithAuthFromKeychain(kc), remote.WithTransport(roundTripper(kc, t))}
 	if userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(userAgent))
 	}

@@ -44,7 +44,8 @@ func ParseReference(s string) (name.Reference, error) {
 // once. With children, an index's platform manifests are listed too (they
 // live in the same repository).
 func Resolve(ctx context.Context, ref name.Reference, auth Auth, children bool, opts ...remote.Option) (Manifest, error) {
-	opts = append(opts, remote.WithContext(ctx))
+	// A full slice: callers resolve concurrently with one shared options slice.
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return Manifest{}, Explain(err, ref, auth)
@@ -91,7 +92,7 @@ func Explain(err error, ref name.Reference, auth Auth) error {
 	if errors.As(err, &te) {
 		switch {
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-			fix := fmt.Sprintf("%s: %s=username:password; for ghcr.io the job needs `permissions: packages: write` and %s", auth.name(setting.Credentials), host, auth.name(setting.GitHubToken))
+			fix := fmt.Sprintf("%s: %s=username:password; for ghcr.io, %s with `permissions: packages: write` to sign, `packages: read` to verify a private image", auth.name(setting.Credentials), host, auth.name(setting.GitHubToken))
 			return &AuthError{Host: host, Source: auth.Source(host), Fix: fix, Err: err}
 		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return &NotFoundError{Ref: ref.String(), Err: err}
@@ -126,6 +127,9 @@ type AuthError struct {
 
 // Error says which registry refused which credentials, and how to fix it.
 func (e *AuthError) Error() string {
+	if e.Source == anonymous {
+		return fmt.Sprintf("registry %s refused anonymous access: the repository is private or does not exist; give credentials (%s)", e.Host, e.Fix)
+	}
 	return fmt.Sprintf("registry %s refused the credentials from %s: check the username and password (%s)", e.Host, e.Source, e.Fix)
 }
 

@@ -2,8 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio, Rekor v1 on Trillian and
 # MariaDB, Rekor v2, a timestamp authority, a TUF repository serving its
-# trust material), two registries and the GitHub runtime stand-in, all on
-# 127.0.0.1, then writes $SIGIL_TB_DIR/env.
+# trust material), registry stand-ins for ghcr.io and docker.io and the
+# GitHub runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
 # and started again. SIGIL_TB_DIR (default: .testbed in the repository) holds
@@ -107,14 +107,23 @@ cosign3=$(bin cosign3 "$COSIGN3_VERSION")/cosign
 "$tbctl" secret "$keys/registry.secret"
 "$tbctl" keygen --type ecdsa-p256 --out "$keys/rekor.key" --pub "$keys/rekor.pub"
 "$tbctl" keygen --type ed25519 --out "$keys/rekor2.key" --pub "$keys/rekor2.pub"
-"$tbctl" htpasswd --user sigil --password-file "$keys/dockerhub.password" --out "$keys/dockerhub.htpasswd"
+# Signs the registry tokens of both docker.io stand-ins; the distribution
+# registry trusts its certificate (rootcertbundle).
+"$tbctl" tokenkey --key "$keys/registry-token.key" --cert "$keys/registry-token.pem"
 
 # --- ports --------------------------------------------------------------
 # Host ports are chosen free; inside a namespace the ports are fixed, since
 # each namespace has a loopback of its own.
-mapfile -t p < <("$tbctl" ports 11)
+mapfile -t p < <("$tbctl" ports 15)
 github=${p[0]} ghcr=${p[1]} dockerhub=${p[2]} fulcio_port=${p[3]} fulcio_metrics=${p[4]}
-rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]} tuf_port=${p[10]}
+rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]}
+ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${p[13]} tuf_port=${p[14]}
+# Docker Hub's token service lives on another host (auth.docker.io); the
+# bed's is named localhost, not 127.0.0.1: go-containerregistry refuses a
+# bearer realm that is a loopback or private IP literal other than the
+# registry's own host:port (validateRealmURL in pkg/v1/remote/transport,
+# go-containerregistry#2258), and resolves no names, so a name passes.
+dockerhub_realm=http://localhost:$dockerhub_auth/token
 in_rekor=3000 in_fulcio=5555 in_fulcio_grpc=5554 in_fulcio_metrics=2113 in_tsa=3000
 in_trillian_rpc=8090 in_trillian_http=8091 in_signer_rpc=8092 in_signer_http=8093
 
@@ -163,16 +172,23 @@ start ns-log unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbc
 start ns-tsa unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbctl" \
 	--forward "unix:$run/tsa.sock=tcp:127.0.0.1:$in_tsa"
 
-# --- host side: GitHub stand-in, ghcr.io stand-in, outer bridge ends -------
+# --- host side: GitHub stand-in, registry stand-ins, outer bridge ends -----
+# A repository whose first path component is "public" may be pulled
+# anonymously on every registry of the bed; every other one is private.
 start tbctl "$tbctl" serve --github-listen "127.0.0.1:$github" --token-file "$keys/token" --key-file "$keys/issuer.key" \
-	--ghcr-listen "127.0.0.1:$ghcr" --ghcr-user sigil --ghcr-password-file "$keys/ghcr.password" \
+	--registry-token-key "$keys/registry-token.key" --registry-token-cert "$keys/registry-token.pem" --public-namespace public \
+	--ghcr-listen "127.0.0.1:$ghcr" --ghcr-redirect-listen "127.0.0.1:$ghcr_redirect" --pages-listen "127.0.0.1:$pages" \
+	--ghcr-user sigil --ghcr-password-file "$keys/ghcr.password" \
+	--dockerhub-auth-listen "127.0.0.1:$dockerhub_auth" --dockerhub-realm "$dockerhub_realm" \
+	--dockerhub-referrers-listen "127.0.0.1:$dockerhub" --dockerhub-user sigil --dockerhub-password-file "$keys/dockerhub.password" \
 	--forward "tcp:127.0.0.1:$rekor_port=unix:$run/rekor.sock" \
 	--forward "tcp:127.0.0.1:$fulcio_port=unix:$run/fulcio.sock" \
 	--forward "tcp:127.0.0.1:$fulcio_metrics=unix:$run/fulcio-metrics.sock" \
 	--forward "tcp:127.0.0.1:$tsa_port=unix:$run/tsa.sock" \
 	--forward "unix:$run/github.sock=tcp:127.0.0.1:$github"
 
-# --- docker.io stand-in: the distribution registry -----------------------
+# --- docker.io stand-in without the referrers API: the distribution
+# registry, with its own token auth trusting the bed's token service ------
 rm -rf "$state/dockerhub"
 cat >"$dir/registry.yml" <<EOF
 version: 0.1
@@ -184,12 +200,14 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$dockerhub
+  addr: 127.0.0.1:$dockerhub_noref
   secret: $(cat "$keys/registry.secret")
 auth:
-  htpasswd:
-    realm: sigil-testbed-dockerhub
-    path: $keys/dockerhub.htpasswd
+  token:
+    realm: $dockerhub_realm
+    service: registry.docker.io
+    issuer: auth.docker.io
+    rootcertbundle: $keys/registry-token.pem
 EOF
 OTEL_TRACES_EXPORTER=none OTEL_SDK_DISABLED=true start registry "$registry" serve "$dir/registry.yml"
 
@@ -256,7 +274,10 @@ start rekor nsenter --net="$(netns ns-log)" -- "$rekor" serve --rekor_server.add
 # --- readiness --------------------------------------------------------------
 ready tbctl "$issuer/.well-known/openid-configuration"
 ready tbctl "http://127.0.0.1:$ghcr/v2/" 401
-ready registry "http://127.0.0.1:$dockerhub/v2/" 401
+ready tbctl "http://127.0.0.1:$ghcr_redirect/v2/" 401
+ready tbctl "http://127.0.0.1:$dockerhub_auth/token?service=registry.docker.io"
+ready tbctl "http://127.0.0.1:$dockerhub/v2/" 401
+ready registry "http://127.0.0.1:$dockerhub_noref/v2/" 401
 ready rekor2 "http://127.0.0.1:$rekor2_http/healthz"
 ready tsa "http://127.0.0.1:$tsa_port/api/v1/timestamp/certchain"
 ready fulcio "http://127.0.0.1:$fulcio_port/api/v1/rootCert"
@@ -352,9 +373,17 @@ kv() {
 	kv SIGIL_TB_GHCR "127.0.0.1:$ghcr"
 	kv SIGIL_TB_GHCR_USER sigil
 	kv SIGIL_TB_GHCR_PASSWORD "$(cat "$keys/ghcr.password")"
+	kv SIGIL_TB_GHCR_REDIRECT "127.0.0.1:$ghcr_redirect"
+	kv SIGIL_TB_GHCR_REDIRECT_USER sigil
+	kv SIGIL_TB_GHCR_REDIRECT_PASSWORD "$(cat "$keys/ghcr.password")"
 	kv SIGIL_TB_DOCKERHUB "127.0.0.1:$dockerhub"
 	kv SIGIL_TB_DOCKERHUB_USER sigil
 	kv SIGIL_TB_DOCKERHUB_PASSWORD "$(cat "$keys/dockerhub.password")"
+	kv SIGIL_TB_DOCKERHUB_NO_REFERRERS "127.0.0.1:$dockerhub_noref"
+	kv SIGIL_TB_DOCKERHUB_NO_REFERRERS_USER sigil
+	kv SIGIL_TB_DOCKERHUB_NO_REFERRERS_PASSWORD "$(cat "$keys/dockerhub.password")"
+	kv SIGIL_TB_DOCKERHUB_AUTH "$dockerhub_realm"
+	kv SIGIL_TB_PUBLIC_NAMESPACE public
 	kv SIGIL_TB_TRUSTED_ROOT "$trust/trusted_root.json"
 	kv SIGIL_TB_SIGNING_CONFIG "$trust/signing_config.json"
 	kv SIGIL_TB_SIGNING_CONFIG_V2 "$trust/signing_config_v2.json"

@@ -102,12 +102,18 @@ func (b *bed) verifier(t *testing.T, tm root.TrustedMaterial, policy []PolicyOpt
 // credentials, and fails t if it fails.
 func (b *bed) cosign(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	return b.cosignEnv(t, nil, bin, args...)
+}
+
+// cosignEnv is cosign with more environment variables.
+func (b *bed) cosignEnv(t *testing.T, env []string, bin string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	home := t.TempDir()
 	// ToolEnv fails the test if cosign tries to leave the machine.
-	cmd.Env = b.e.ToolEnv(t)
+	cmd.Env = append(b.e.ToolEnv(t), env...)
 	cmd.Dir = home
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -765,4 +771,72 @@ func (b *bed) otherFulcioRoot(t *testing.T) root.TrustedMaterial {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// TestBedKeyed: signatures made with a key, not keylessly (cosign sign
+// --key, sign-blob --key): accepted with WithPublicKey of that key, which
+// the report names; refused with another key, and by an identity policy
+// (no certificate).
+func TestBedKeyed(t *testing.T) {
+	t.Parallel()
+	b := loadBed(t)
+	dir := t.TempDir()
+	pass := []string{"COSIGN_PASSWORD=bed"}
+	keyPair := func(name string) (string, []byte) {
+		prefix := filepath.Join(dir, name)
+		b.cosignEnv(t, pass, b.e.Cosign2, "generate-key-pair", "--output-key-prefix="+prefix)
+		pub, err := os.ReadFile(prefix + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return prefix + ".key", pub
+	}
+	key, pub := keyPair("release")
+	_, otherPub := keyPair("other")
+	policyFor := func(pemKey []byte) []PolicyOption {
+		k, err := ParsePublicKey(pemKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []PolicyOption{WithPublicKey(k)}
+	}
+
+	var images []string
+	for _, reg := range b.e.Registries() {
+		d := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+		b.cosignEnv(t, pass, b.e.Cosign2, "sign", "--yes", "--key="+key, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot, d.String())
+		images = append(images, d.String())
+	}
+	file := filepath.Join(dir, "app.tar.gz")
+	if err := os.WriteFile(file, []byte("keyed release"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.cosignEnv(t, pass, b.e.Cosign2, "sign-blob", "--yes", "--key="+key, "--rekor-url="+b.e.RekorURL, "--bundle="+file+artifact.BundleSuffix, file)
+
+	rep, err := b.verifier(t, nil, policyFor(pub)).VerifyImages(t.Context(), images)
+	if err != nil {
+		t.Fatalf("images with their key: %v\n%s", err, rep.Text())
+	}
+	frep, err := b.verifier(t, nil, policyFor(pub)).VerifyFiles(t.Context(), []FileSpec{{Path: file}})
+	if err != nil {
+		t.Fatalf("file with its key: %v\n%s", err, frep.Text())
+	}
+	for _, a := range append(rep.Artifacts, frep.Artifacts...) {
+		s := a.Signatures[0]
+		if !s.Passed || s.Key == "" || s.Key != rep.Policy.PublicKey || s.Identity != "" || !slices.ContainsFunc(s.Checks, func(c Check) bool { return c.Name == CheckKey && c.Passed }) {
+			t.Errorf("%s: signature %+v, want one checked against the key %s", a.Reference, s, rep.Policy.PublicKey)
+		}
+	}
+	if !strings.Contains(rep.Text(), "verified against the specified public key") {
+		t.Errorf("the report does not say a key was checked:\n%s", rep.Text())
+	}
+
+	rep, err = b.verifier(t, nil, policyFor(otherPub)).VerifyImages(t.Context(), images[:1])
+	if err == nil || !slices.Contains(failedChecks(rep.Artifacts[0]), CheckSignature) {
+		t.Errorf("another key: %v, failed %v", err, failedChecks(rep.Artifacts[0]))
+	}
+	rep, err = b.verifier(t, nil, b.exactPolicy()).VerifyImages(t.Context(), images[:1])
+	if err == nil || !strings.Contains(rep.Text(), "made with a key") {
+		t.Errorf("an identity policy accepted a key-signed image (%v):\n%s", err, rep.Text())
+	}
 }

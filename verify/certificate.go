@@ -39,7 +39,7 @@ func leafCertificate(e sgverify.SignedEntity) *x509.Certificate {
 func (v *Verifier) checkChain(e sgverify.SignedEntity, leaf *x509.Certificate, times []time.Time) Check {
 	ch := Check{Name: CheckCertificateChain}
 	if leaf == nil {
-		ch.Reason = "the signature carries no certificate"
+		ch.Reason = "the signature carries no certificate (it was made with a key, not keylessly: verify it with that key)"
 		return ch
 	}
 	validity := fmt.Sprintf("valid %s to %s", leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))

@@ -66,7 +66,11 @@ func (v *Verifier) evaluate(c candidate) Signature {
 	times, tsCheck := v.checkTimestamps(e, logTimes, &s)
 	s.Checks = append(s.Checks, tsCheck)
 	leaf := leafCertificate(e)
-	s.Checks = append(s.Checks, v.checkChain(e, leaf, times), v.checkIdentity(leaf, &s))
+	if v.policy.key != nil {
+		s.Checks = append(s.Checks, v.checkKey(e, leaf, &s))
+	} else {
+		s.Checks = append(s.Checks, v.checkChain(e, leaf, times), v.checkIdentity(leaf, &s))
+	}
 
 	passed := true
 	for _, ch := range s.Checks {
@@ -93,7 +97,11 @@ func (v *Verifier) verifyFull(c candidate) error {
 	} else {
 		art = sgverify.WithArtifactDigest("sha256", c.digest)
 	}
-	_, err := v.sg.Verify(c.entity, sgverify.NewPolicy(art, sgverify.WithCertificateIdentity(v.policy.identity)))
+	id := sgverify.WithCertificateIdentity(v.policy.identity)
+	if v.policy.key != nil {
+		id = sgverify.WithKey()
+	}
+	_, err := v.sg.Verify(c.entity, sgverify.NewPolicy(art, id))
 	return err
 }
 

@@ -9,14 +9,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
 
-// FileSpec names a file to verify and its bundle.
+// FileSpec names a file to verify, or only its digest, and its bundle.
 type FileSpec struct {
 	// Path is the file.
 	Path string
+	// Digest, in place of Path, is the artifact's digest, sha256:<hex>,
+	// for a caller who holds the digest and not the file. A message
+	// signature must then be over that digest, a DSSE statement must
+	// name it; BundlePath is required.
+	Digest string
 	// BundlePath is its Sigstore bundle. The default is Path +
 	// artifact.BundleSuffix.
 	BundlePath string
@@ -37,15 +43,28 @@ func (v *Verifier) VerifyFiles(ctx context.Context, files []FileSpec) (Report, e
 
 func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 	bp := f.BundlePath
-	if bp == "" {
+	if bp == "" && f.Digest == "" {
 		bp = f.Path + artifact.BundleSuffix
 	}
 	a := Artifact{Kind: "file", Target: artifact.Target{Reference: f.Path}, Bundle: bp}
+	if f.Digest != "" {
+		a.Reference = f.Digest
+	}
 	if err := ctx.Err(); err != nil {
 		a.Error = err.Error()
 		return a
 	}
-	digest, err := fileDigest(f.Path)
+	var digest []byte
+	var err error
+	switch {
+	case f.Digest != "" && bp == "":
+		a.Error = fmt.Sprintf("digest %s: name its bundle (a digest has no file to find FILE%s beside)", f.Digest, artifact.BundleSuffix)
+		return a
+	case f.Digest != "":
+		digest, err = ParseDigest(f.Digest)
+	default:
+		digest, err = fileDigest(f.Path)
+	}
 	if err != nil {
 		a.Error = err.Error()
 		return a
@@ -57,11 +76,13 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 		return a
 	}
 	c := candidate{location: bp, digest: digest, kind: "file", format: artifact.FormatBundle}
-	c.signed = func() (io.ReadCloser, error) { return os.Open(f.Path) }
+	if f.Digest == "" {
+		c.signed = func() (io.ReadCloser, error) { return os.Open(f.Path) }
+	}
 	if err != nil {
 		c.err = fmt.Errorf("reading the bundle: %w", err)
 	} else {
-		b, format, err := parseBundleJSON(raw, digest)
+		b, format, err := parseBundleJSON(raw, digest, v.policy.key != nil)
 		if format != "" {
 			c.format = format
 		}
@@ -110,4 +131,14 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d a bundle may have", path, st.Size(), limit)
 	}
 	return readLimited(f, limit)
+}
+
+// ParseDigest reads a sha256:<hex> digest, the only kind a digest may be.
+func ParseDigest(s string) ([]byte, error) {
+	alg, hx, ok := strings.Cut(s, ":")
+	d, err := hex.DecodeString(hx)
+	if !ok || alg != "sha256" || err != nil || len(d) != sha256.Size {
+		return nil, fmt.Errorf("digest %q: want sha256: and 64 hex digits", s)
+	}
+	return d, nil
 }

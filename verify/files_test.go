@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,3 +187,64 @@ func TestVerifyFilesMissingFile(t *testing.T) {
 		t.Error("nothing to verify passed")
 	}
 }
+
+// TestVerifyDigests: an artifact held as its digest, with its bundle: a
+// message signature must be over that digest, a DSSE statement must name
+// it as a subject.
+func TestVerifyDigests(t *testing.T) {
+	t.Parallel()
+	vs := newVirtual(t)
+	content := []byte("release contents")
+	sum := sha256Sum(content)
+	digest := "sha256:" + hexOf(sum)
+	other := "sha256:" + hexOf(sha256Sum([]byte("other")))
+	blob := bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+	stmt := bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(digest, "https://slsa.dev/provenance/v1"), soon()))
+	tests := []struct {
+		name       string
+		digest     string
+		bundle     []byte
+		noBundle   bool
+		wantFailed []string
+		wantError  string
+	}{
+		{name: "message signature", digest: digest, bundle: blob},
+		{name: "statement subject", digest: digest, bundle: stmt},
+		{name: "message signature over another digest", digest: other, bundle: blob, wantFailed: []string{CheckClaims, CheckSignature}},
+		{name: "statement for another subject", digest: other, bundle: stmt, wantFailed: []string{CheckClaims}},
+		{name: "no bundle named", digest: digest, noBundle: true, wantError: "name its bundle"},
+		{name: "not a sha256 digest", digest: "sha512:" + hexOf(sum), bundle: blob, wantError: "want sha256: and 64 hex digits"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spec := FileSpec{Digest: tc.digest}
+			if !tc.noBundle {
+				spec.BundlePath = filepath.Join(t.TempDir(), "bundle.json")
+				if err := os.WriteFile(spec.BundlePath, tc.bundle, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)))
+			rep, err := v.VerifyFiles(t.Context(), []FileSpec{spec})
+			pass := tc.wantFailed == nil && tc.wantError == ""
+			if pass != (err == nil) {
+				t.Fatalf("verified %v (%v), want %v\n%s", err == nil, err, pass, rep.Text())
+			}
+			a := rep.Artifacts[0]
+			if a.Reference != tc.digest {
+				t.Errorf("reported as %q, want the digest", a.Reference)
+			}
+			if tc.wantError != "" && !strings.Contains(a.Error, tc.wantError) {
+				t.Errorf("error %q, want %q", a.Error, tc.wantError)
+			}
+			if tc.wantFailed != nil {
+				if diff := cmp.Diff(tc.wantFailed, failedChecks(a)); diff != "" {
+					t.Errorf("failed checks (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }

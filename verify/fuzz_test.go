@@ -49,7 +49,7 @@ func FuzzParseBundle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, _ := fuzzVerifier()
 		sum := sha256.Sum256(content)
-		b, _, err := parseBundleJSON(data, sum[:])
+		b, _, err := parseBundleJSON(data, sum[:], len(data)%2 == 0)
 		if err != nil {
 			if b != nil {
 				t.Fatal("a bundle and an error")
@@ -83,7 +83,7 @@ func FuzzLegacyBundle(f *testing.F) {
 			annotationBundle: rekor, annotationTimestamp: ts,
 		})
 		c := candidate{format: artifact.FormatLegacy, location: "fuzz", digest: make([]byte, 32), kind: "image", legacyPayload: payload, signed: readerOf(payload)}
-		b, err := ls.toBundle(sha256Sum(payload))
+		b, err := ls.toBundle(sha256Sum(payload), len(payload)%2 == 0)
 		if err != nil {
 			c.err = err
 		} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
@@ -34,5 +35,27 @@ func (v *Verifier) checkIdentity(leaf *x509.Certificate, s *Signature) Check {
 	}
 	ch.Passed = true
 	ch.Reason = fmt.Sprintf("subject %s, issuer %s%s; expected %s", sum.SubjectAlternativeName, sum.Issuer, foundExtensions(v.policy.expected, sum.Extensions), v.policy.expected)
+	return ch
+}
+
+// checkKey checks, for a policy with a public key, that the signature was
+// made with that key: it carries no certificate (the key verified the
+// signature, see CheckSignature), or a certificate for that very key.
+func (v *Verifier) checkKey(e sgverify.SignedEntity, leaf *x509.Certificate, s *Signature) Check {
+	ch := Check{Name: CheckKey}
+	want := v.policy.expected.PublicKey
+	if leaf != nil {
+		got, err := keyFingerprint(leaf.PublicKey)
+		if err != nil || got != want {
+			ch.Reason = fmt.Sprintf("expected a signature made with the key %s; found a certificate for the key %s", want, orNone(got))
+			return ch
+		}
+	} else if vc, err := e.VerificationContent(); err != nil || vc.PublicKey() == nil {
+		ch.Reason = fmt.Sprintf("expected a signature made with the key %s; the signature names no key", want)
+		return ch
+	}
+	s.Key = want
+	ch.Passed = true
+	ch.Reason = "made with the public key " + want + " (no certificate identity is checked)"
 	return ch
 }

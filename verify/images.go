@@ -173,7 +173,7 @@ func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte)
 			out = append(out, c)
 			continue
 		}
-		b, err := legacyFromAnnotations(ann).toBundle(sha256Sum(p))
+		b, err := legacyFromAnnotations(ann).toBundle(sha256Sum(p), v.policy.key != nil)
 		if err != nil {
 			c.err = err
 		} else {
@@ -281,7 +281,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			out = append(out, c)
 			continue
 		}
-		b, _, err := parseBundleJSON(raw, nil)
+		b, _, err := parseBundleJSON(raw, nil, v.policy.key != nil)
 		switch {
 		case err != nil:
 			c.err = err

@@ -83,7 +83,7 @@ func legacyFromAnnotations(ann map[string]string) legacySignature {
 // cosign v2 itself verifies the legacy format with its own older code path,
 // not with sigstore-go. So this small conversion is written here, and
 // everything it produces is then checked by sigstore-go.
-func (l legacySignature) toBundle(digest []byte) (*bundle.Bundle, error) {
+func (l legacySignature) toBundle(digest []byte, allowKey bool) (*bundle.Bundle, error) {
 	if l.b64Signature == "" {
 		return nil, blame(CheckSignature, "the signature layer has no %s annotation", annotationSignature)
 	}
@@ -91,28 +91,31 @@ func (l legacySignature) toBundle(digest []byte) (*bundle.Bundle, error) {
 	if err != nil || len(sig) == 0 {
 		return nil, blame(CheckSignature, "the %s annotation is not a base64 signature", annotationSignature)
 	}
+	vm := &protobundle.VerificationMaterial{}
 	if len(bytes.TrimSpace(l.certPEM)) == 0 {
-		return nil, blame(CheckCertificateChain, "the signature carries no certificate (a signature made with a key, not keylessly, is not accepted)")
-	}
-	certs, err := derCertificates(l.certPEM)
-	if err != nil || len(certs) == 0 {
-		return nil, blame(CheckCertificateChain, "the signature's certificate is not a PEM certificate")
-	}
-	chain := [][]byte{certs[0]}
-	if len(bytes.TrimSpace(l.chainPEM)) > 0 {
-		rest, err := derCertificates(l.chainPEM)
-		if err != nil {
-			return nil, blame(CheckCertificateChain, "the signature's certificate chain is not PEM certificates")
+		if !allowKey {
+			return nil, blame(CheckCertificateChain, "the signature carries no certificate (it was made with a key, not keylessly: verify it with that key)")
 		}
-		chain = append(chain, rest...)
-	}
-	vm := &protobundle.VerificationMaterial{
-		Content: &protobundle.VerificationMaterial_X509CertificateChain{
-			X509CertificateChain: &protocommon.X509CertificateChain{},
-		},
-	}
-	for _, c := range chain {
-		vm.GetX509CertificateChain().Certificates = append(vm.GetX509CertificateChain().Certificates, &protocommon.X509Certificate{RawBytes: c})
+		// Made with a key (cosign sign --key), and a key is what the
+		// policy asks for.
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{}}
+	} else {
+		certs, err := derCertificates(l.certPEM)
+		if err != nil || len(certs) == 0 {
+			return nil, blame(CheckCertificateChain, "the signature's certificate is not a PEM certificate")
+		}
+		chain := [][]byte{certs[0]}
+		if len(bytes.TrimSpace(l.chainPEM)) > 0 {
+			rest, err := derCertificates(l.chainPEM)
+			if err != nil {
+				return nil, blame(CheckCertificateChain, "the signature's certificate chain is not PEM certificates")
+			}
+			chain = append(chain, rest...)
+		}
+		vm.Content = &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{}}
+		for _, c := range chain {
+			vm.GetX509CertificateChain().Certificates = append(vm.GetX509CertificateChain().Certificates, &protocommon.X509Certificate{RawBytes: c})
+		}
 	}
 	if len(l.rekorBundle) > 0 {
 		e, err := rekorV1Entry(l.rekorBundle)
@@ -207,9 +210,10 @@ func derCertificates(p []byte) ([][]byte, error) {
 
 // parseBundleJSON reads a signature file: a Sigstore bundle (any version
 // sigstore-go reads), or the JSON of cosign's older `sign-blob --bundle`,
-// which is converted to a bundle over content (the file's SHA-256 digest).
+// which is converted to a bundle over content (the file's SHA-256 digest);
+// a signature made with a key is read only when allowKey.
 // It never panics, whatever the input.
-func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, artifact.Format, error) {
+func parseBundleJSON(raw []byte, digest []byte, allowKey bool) (*bundle.Bundle, artifact.Format, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, "", fmt.Errorf("not a Sigstore bundle: the JSON is truncated or garbled: %w", err)
@@ -242,7 +246,7 @@ func parseBundleJSON(raw []byte, digest []byte) (*bundle.Bundle, artifact.Format
 		if len(lp.RekorBundle) > 0 && string(lp.RekorBundle) != "null" {
 			l.rekorBundle = lp.RekorBundle
 		}
-		b, err := l.toBundle(digest)
+		b, err := l.toBundle(digest, allowKey)
 		return b, artifact.FormatLegacy, err
 	}
 	return nil, "", errors.New("not a Sigstore bundle: no mediaType (nor a cosign signature bundle: no base64Signature)")

@@ -2,10 +2,13 @@ package verify
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/registry"
@@ -66,7 +69,9 @@ type Verifier struct {
 // integrated time or an RFC 3161 timestamp from a trusted timestamp
 // authority) at which its certificate chains to a Fulcio CA of the trusted
 // material, and, when the trusted material lists certificate transparency
-// logs, a signed certificate timestamp.
+// logs, a signed certificate timestamp. A policy with a public key
+// (WithPublicKey) adds the key to the trusted material and checks it in
+// place of a certificate.
 func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifier, error) {
 	o := options{format: artifact.FormatAny, concurrency: setting.DefaultConcurrency}
 	for _, opt := range opts {
@@ -88,7 +93,18 @@ func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifie
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	v := &Verifier{o: o, trusted: trusted, policy: policy, requireSCT: len(trusted.CTLogs()) > 0}
+	if policy.key != nil {
+		verifier, err := signature.LoadDefaultVerifier(policy.key)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		keyMaterial := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(verifier, time.Time{}, time.Time{}), nil
+		})
+		trusted = root.TrustedMaterialCollection{keyMaterial, trusted}
+	}
+	// SCTs are for certificates: a key has none.
+	v := &Verifier{o: o, trusted: trusted, policy: policy, requireSCT: len(trusted.CTLogs()) > 0 && policy.key == nil}
 	vopts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
 	if v.requireSCT {
 		vopts = append(vopts, sgverify.WithSignedCertificateTimestamps(1))

@@ -1,6 +1,10 @@
 package verify
 
 import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -8,6 +12,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
@@ -34,6 +39,9 @@ const (
 type Policy struct {
 	identity sgverify.CertificateIdentity
 	expected artifact.Requirement
+	// key, when set, is the public key signatures must verify with, in
+	// place of a certificate identity.
+	key crypto.PublicKey
 }
 
 // PolicyOption is one constraint given to NewPolicy.
@@ -45,6 +53,7 @@ type policyInput struct {
 	repository, workflow     string
 	ref, runner              string
 	anyIdentity              bool
+	key                      crypto.PublicKey
 	set                      map[string]bool
 }
 
@@ -119,6 +128,14 @@ func WithRunnerEnvironment(env string) PolicyOption {
 	return func(in *policyInput) error { in.runner = env; return in.once("runner-environment") }
 }
 
+// WithPublicKey requires signatures made with the private key of pub (a
+// signature made with a key, as `cosign sign --key` makes, rather than
+// keylessly): the signature must verify with pub, and no certificate
+// identity is checked. It conflicts with every identity option.
+func WithPublicKey(pub crypto.PublicKey) PolicyOption {
+	return func(in *policyInput) error { in.key = pub; return in.once("key") }
+}
+
 // WithAnyIdentityUnsafe accepts a certificate whatever its subject. The
 // issuer is still checked (GitHubIssuer unless WithIssuer or
 // WithIssuerRegexp says otherwise), and so are the signature, the log entry
@@ -155,6 +172,9 @@ func NewPolicy(opts ...PolicyOption) (*Policy, error) {
 }
 
 func (in *policyInput) build() (*Policy, error) {
+	if in.set["key"] {
+		return in.buildKey()
+	}
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	var exp artifact.Requirement
@@ -240,6 +260,46 @@ func (in *policyInput) build() (*Policy, error) {
 		return nil, err
 	}
 	return &Policy{identity: id, expected: exp}, nil
+}
+
+// buildKey builds a policy that checks a public key, not an identity.
+func (in *policyInput) buildKey() (*Policy, error) {
+	var others []string
+	for _, n := range []string{"certificate-identity", "certificate-identity-regexp", "certificate-oidc-issuer", "certificate-oidc-issuer-regexp",
+		"repository", "workflow", "ref", "runner-environment", "any-identity-unsafe"} {
+		if in.set[n] {
+			others = append(others, n)
+		}
+	}
+	if len(others) > 0 {
+		return nil, fmt.Errorf("key conflicts with %s: a signature made with a key carries no certificate identity to check; give one or the other", strings.Join(others, ", "))
+	}
+	fp, err := keyFingerprint(in.key)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	return &Policy{key: in.key, expected: artifact.Requirement{PublicKey: fp}}, nil
+}
+
+// keyFingerprint is "sha256:" and the hex SHA-256 digest of the key's DER
+// SubjectPublicKeyInfo, as the report names a key.
+func keyFingerprint(pub crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("not a public key sigil can use: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// ParsePublicKey reads a PEM public key (PKIX, as `cosign generate-key-pair`
+// writes cosign.pub), for WithPublicKey.
+func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a PEM public key: %w", err)
+	}
+	return pub, nil
 }
 
 // Expected returns the identity the policy requires, as shown in reports.

@@ -33,6 +33,9 @@ const (
 	CheckCertificateChain = "certificate-chain"
 	// CheckIdentity: the certificate's identity matches the policy.
 	CheckIdentity = "identity"
+	// CheckKey: the signature was made with the public key the policy
+	// gives, in place of certificate-chain and identity.
+	CheckKey = "key"
 	// CheckVerifier: sigstore-go's verifier, the authority on pass or
 	// fail, refused a signature that every other check passed.
 	CheckVerifier = "verifier"
@@ -86,6 +89,9 @@ type Signature struct {
 	Issuer string `json:"issuer,omitempty"`
 	// Certificate holds more of the certificate's identity.
 	Certificate *artifact.Identity `json:"certificate,omitempty"`
+	// Key is the fingerprint of the public key a key-signed signature
+	// verified with (see artifact.Requirement.PublicKey).
+	Key string `json:"key,omitempty"`
 	// Log is the transparency log entry the signature carries.
 	Log *artifact.LogEntry `json:"log,omitempty"`
 	// TimestampSource names where the trusted time came from:
@@ -213,14 +219,22 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintln(w, "  - The cosign claims were validated")
 		}
 		fmt.Fprintln(w, "  - Existence of the claims in the transparency log was verified offline")
-		fmt.Fprintln(w, "  - The code-signing certificate was verified using trusted certificate authority certificates")
-		fmt.Fprintf(w, "  - The identity matched the policy: %s\n", r.Policy)
+		if r.Policy.PublicKey != "" {
+			fmt.Fprintf(w, "  - The signatures were verified against the specified public key %s\n", r.Policy.PublicKey)
+		} else {
+			fmt.Fprintln(w, "  - The code-signing certificate was verified using trusted certificate authority certificates")
+			fmt.Fprintf(w, "  - The identity matched the policy: %s\n", r.Policy)
+		}
 		for _, s := range a.Signatures {
 			if !s.Passed {
 				continue
 			}
 			fmt.Fprintf(w, "  %s signature %s\n", s.Format, s.Location)
-			fmt.Fprintf(w, "    identity %s (issuer %s)\n", s.Identity, s.Issuer)
+			if s.Key != "" {
+				fmt.Fprintf(w, "    public key %s\n", s.Key)
+			} else {
+				fmt.Fprintf(w, "    identity %s (issuer %s)\n", s.Identity, s.Issuer)
+			}
 			if s.Log != nil {
 				fmt.Fprintf(w, "    %s\n", s.Log)
 			}

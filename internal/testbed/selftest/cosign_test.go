@@ -172,12 +172,17 @@ var imageClients = []struct {
 }
 
 // TestCosignImage signs an image with each client on each registry, with
-// one token, and verifies it.
+// one token, and verifies it. cosign v3 is not run on the GHCR stand-in
+// that redirects its referrers endpoint: TestCosign3LosesBundleOnRedirect
+// shows what happens there.
 func TestCosignImage(t *testing.T) {
 	t.Parallel()
 	e := tbenv.Load(t)
 	for _, cl := range imageClients {
-		for _, reg := range e.Registries() {
+		for _, reg := range e.AllRegistries() {
+			if cl.name == "cosign3" && reg == e.GHCRRedirect {
+				continue
+			}
 			t.Run(cl.name+"/"+reg.Name, func(t *testing.T) {
 				t.Parallel()
 				c := newCosign(t, e)
@@ -196,9 +201,39 @@ func TestCosignImage(t *testing.T) {
 	}
 }
 
+// TestCosign3LosesBundleOnRedirect records how cosign v3.1.3 fares on a
+// registry whose referrers endpoint redirects to an HTML page, as ghcr.io
+// has been seen to (artifacthub/hub#4785): its go-containerregistry takes
+// the page for a referrers API, so the push writes no sha256-<hex> tag, and
+// its verify, which reads the tag when the answer is not an OCI index,
+// finds no signature. sigil corrects this in its own transport
+// (registry/referrers.go); should a cosign release fix it, this test fails
+// and the note in registry/referrers.go can say since which version.
+func TestCosign3LosesBundleOnRedirect(t *testing.T) {
+	t.Parallel()
+	e := tbenv.Load(t)
+	c := newCosign(t, e)
+	claims, _ := signerClaims(t)
+	reg := e.GHCRRedirect
+	ref := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+	cl := imageClients[0]
+	cl.sign(t, c, ref, e.IDToken(t, "sigstore", claims))
+	tags, err := remote.List(ref.Context(), remote.WithAuth(reg.Authenticator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fallback := strings.Replace(ref.DigestStr(), ":", "-", 1); slices.Contains(tags, fallback) {
+		t.Errorf("cosign v3 wrote the fallback tag %s on a redirecting registry: go-containerregistry no longer misreads the redirect", fallback)
+	}
+	if out, err := cl.verify(t, c, ref, signer.identity, e.Issuer); err == nil || !strings.Contains(out, "no signatures found") {
+		t.Errorf("cosign v3 verify on a redirecting registry: %v, want \"no signatures found\":\n%s", err, out)
+	}
+}
+
 // checkReferrer checks where cosign v3 put the bundle: through the
-// referrers API on the ghcr.io stand-in, under the sha256-<hex> fallback tag
-// on the distribution registry, which has no referrers API.
+// referrers API on the docker.io stand-in that has it, under the
+// sha256-<hex> fallback tag on the ghcr.io stand-in (404) and on the
+// distribution registry, which have none.
 func checkReferrer(t *testing.T, reg tbenv.Registry, ref name.Digest) {
 	t.Helper()
 	auth := remote.WithAuth(reg.Authenticator())
@@ -218,7 +253,7 @@ func checkReferrer(t *testing.T, reg tbenv.Registry, ref name.Digest) {
 		t.Fatal(err)
 	}
 	fallback := strings.Replace(ref.DigestStr(), ":", "-", 1)
-	if got, want := slices.Contains(tags, fallback), reg.Name == "dockerhub"; got != want {
+	if got, want := slices.Contains(tags, fallback), reg.Name != "dockerhub"; got != want {
 		t.Errorf("%s: fallback tag %s present = %v, want %v (tags %v)", reg.Name, fallback, got, want, tags)
 	}
 }

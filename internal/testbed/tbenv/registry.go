@@ -63,9 +63,9 @@ func (r Registry) push(t testing.TB, repo, tag string, art interface{ Digest() (
 	return ref.Context().Digest(d.String())
 }
 
-// Keychain returns the credentials of both registries, for
+// Keychain returns the credentials of every registry, for
 // remote.WithAuthFromKeychain and code that takes a keychain.
-func (e *Env) Keychain() authn.Keychain { return keychain(e.Registries()) }
+func (e *Env) Keychain() authn.Keychain { return keychain(e.AllRegistries()) }
 
 type keychain []Registry
 
@@ -137,14 +137,20 @@ func RandomIndex(t testing.TB) v1.ImageIndex {
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9]+`)
 
-// UniqueRepo returns a repository name for t alone: sigil-test/, then t's
-// name in lower case, then random characters.
-func UniqueRepo(t testing.TB) string {
+// UniqueRepo returns a private repository name for t alone: sigil-test/,
+// then t's name in lower case, then random characters.
+func UniqueRepo(t testing.TB) string { return uniqueRepo(t, "sigil-test") }
+
+// PublicRepo returns a public repository name for t alone, one anyone may
+// pull: the bed's public namespace, then t's name and random characters.
+func (e *Env) PublicRepo(t testing.TB) string { return uniqueRepo(t, e.PublicNamespace) }
+
+func uniqueRepo(t testing.TB, namespace string) string {
 	base := strings.Trim(unsafeChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(base) > 60 {
 		base = base[:60]
 	}
-	return "sigil-test/" + strings.Trim(base, "-") + "-" + randomString(t, 6)
+	return namespace + "/" + strings.Trim(base, "-") + "-" + randomString(t, 6)
 }
 
 func randomString(t testing.TB, n int) string {
@@ -155,13 +161,13 @@ func randomString(t testing.TB, n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
-// DockerConfig writes a Docker config.json with both registries'
+// DockerConfig writes a Docker config.json with every registry's
 // credentials to a new temporary directory and returns the directory, for
 // DOCKER_CONFIG.
 func (e *Env) DockerConfig(t testing.TB) string {
 	t.Helper()
 	auths := map[string]map[string]string{}
-	for _, r := range e.Registries() {
+	for _, r := range e.AllRegistries() {
 		auths[r.Host] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(r.User + ":" + r.Password))}
 	}
 	b, err := json.Marshal(map[string]any{"auths": auths})

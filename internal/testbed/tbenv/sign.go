@@ -10,11 +10,10 @@ import (
 	"github.com/sigil-dev/sigil/trust"
 )
 
-// Auth returns sigil's registry credentials for both of the bed's
-// registries.
+// Auth returns sigil's registry credentials for every registry of the bed.
 func (e *Env) Auth() registry.Auth {
 	var auth registry.Auth
-	for _, r := range e.Registries() {
+	for _, r := range e.AllRegistries() {
 		auth.Credentials = append(auth.Credentials, registry.Credential{Host: r.Host, Username: r.User, Password: r.Password})
 	}
 	return auth

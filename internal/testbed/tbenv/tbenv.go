@@ -67,11 +67,25 @@ type Env struct {
 	// TSAChain is a PEM file with the TSA's chain, new at each start.
 	TSAChain string `env:"SIGIL_TB_TSA_CHAIN"`
 
-	// GHCR stands for ghcr.io: it has the OCI referrers API.
+	// GHCR stands for ghcr.io: bearer tokens from /token on its own host,
+	// anonymous pulls of public repositories, no referrers API (404).
 	GHCR Registry `env:"SIGIL_TB_GHCR"`
-	// DockerHub stands for docker.io: the distribution registry, without
-	// the referrers API.
+	// GHCRRedirect is GHCR whose referrers endpoint answers a 303 to an
+	// HTML page on another host, as ghcr.io has been seen to.
+	GHCRRedirect Registry `env:"SIGIL_TB_GHCR_REDIRECT"`
+	// DockerHub stands for docker.io: bearer tokens from the token service
+	// at DockerHubAuth, anonymous pulls of public repositories, and the
+	// referrers API, as Docker Hub serves today.
 	DockerHub Registry `env:"SIGIL_TB_DOCKERHUB"`
+	// DockerHubNoReferrers is DockerHub's auth in front of the
+	// distribution registry, which has no referrers API.
+	DockerHubNoReferrers Registry `env:"SIGIL_TB_DOCKERHUB_NO_REFERRERS"`
+	// DockerHubAuth is Docker Hub's token service stand-in (the realm,
+	// http://localhost:PORT/token), auth.docker.io's counterpart.
+	DockerHubAuth string `env:"SIGIL_TB_DOCKERHUB_AUTH"`
+	// PublicNamespace is the first path component of the repositories
+	// anyone may pull; every other repository is private (see PublicRepo).
+	PublicNamespace string `env:"SIGIL_TB_PUBLIC_NAMESPACE"`
 
 	// TrustedRoot is trusted_root.json covering Fulcio, both Rekors and
 	// the TSA.
@@ -105,7 +119,8 @@ type Env struct {
 
 // Registry is one of the bed's registries.
 type Registry struct {
-	// Name is "ghcr" or "dockerhub".
+	// Name is the env key in lower case without SIGIL_TB_: "ghcr",
+	// "ghcr_redirect", "dockerhub", "dockerhub_no_referrers".
 	Name string
 	// Host is 127.0.0.1:PORT; it speaks plain HTTP.
 	Host     string
@@ -245,5 +260,12 @@ func Parse(r io.Reader) (*Env, error) {
 	return e, nil
 }
 
-// Registries returns both registries, GHCR first.
+// Registries returns the default stand-ins of ghcr.io and docker.io, GHCR
+// first.
 func (e *Env) Registries() []Registry { return []Registry{e.GHCR, e.DockerHub} }
+
+// AllRegistries returns every registry of the bed: the defaults first, then
+// the variants GHCRRedirect and DockerHubNoReferrers.
+func (e *Env) AllRegistries() []Registry {
+	return []Registry{e.GHCR, e.DockerHub, e.GHCRRedirect, e.DockerHubNoReferrers}
+}

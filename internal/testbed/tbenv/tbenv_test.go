@@ -38,13 +38,21 @@ SIGIL_TB_GHCR_PASSWORD='p1'
 SIGIL_TB_DOCKERHUB='127.0.0.1:8'
 SIGIL_TB_DOCKERHUB_USER='sigil'
 SIGIL_TB_DOCKERHUB_PASSWORD='p2'
+SIGIL_TB_GHCR_REDIRECT='127.0.0.1:9'
+SIGIL_TB_GHCR_REDIRECT_USER='sigil'
+SIGIL_TB_GHCR_REDIRECT_PASSWORD='p1'
+SIGIL_TB_DOCKERHUB_NO_REFERRERS='127.0.0.1:10'
+SIGIL_TB_DOCKERHUB_NO_REFERRERS_USER='sigil'
+SIGIL_TB_DOCKERHUB_NO_REFERRERS_PASSWORD='p2'
+SIGIL_TB_DOCKERHUB_AUTH='http://localhost:11/token'
+SIGIL_TB_PUBLIC_NAMESPACE='public'
 SIGIL_TB_TRUSTED_ROOT='/tb/trust/trusted_root.json'
 SIGIL_TB_SIGNING_CONFIG='/tb/trust/signing_config.json'
 SIGIL_TB_SIGNING_CONFIG_V2='/tb/trust/signing_config_v2.json'
-SIGIL_TB_TUF_URL='http://127.0.0.1:9'
+SIGIL_TB_TUF_URL='http://127.0.0.1:12'
 SIGIL_TB_TUF_ROOT='/tb/trust/tuf-root.json'
-SIGIL_TB_TUF_EXPIRED_URL='http://127.0.0.1:9/expired'
-SIGIL_TB_TUF_BADSIG_URL='http://127.0.0.1:9/badsig'
+SIGIL_TB_TUF_EXPIRED_URL='http://127.0.0.1:12/expired'
+SIGIL_TB_TUF_BADSIG_URL='http://127.0.0.1:12/badsig'
 SIGIL_TB_COSIGN2='/c/cosign2'
 SIGIL_TB_COSIGN3='/c/cosign3'
 `
@@ -52,31 +60,35 @@ SIGIL_TB_COSIGN3='/c/cosign3'
 func TestParse(t *testing.T) {
 	t.Parallel()
 	want := &Env{
-		Dir:              "/tb",
-		TokenURL:         "http://127.0.0.1:1/_apis/distributedtask/idtoken?api-version=2.0",
-		Token:            "tok",
-		Issuer:           "http://127.0.0.1:1",
-		StatsURL:         "http://127.0.0.1:1/stats",
-		FulcioURL:        "http://127.0.0.1:2",
-		FulcioMetricsURL: "http://127.0.0.1:3/metrics",
-		FulcioRoot:       "/tb/trust/fulcio.pem",
-		RekorURL:         "http://127.0.0.1:4",
-		RekorPubKey:      "/tb/trust/rekor.pub",
-		RekorV2URL:       "http://127.0.0.1:5",
-		RekorV2PubKey:    "/tb/trust/rekor2.pub",
-		TSAURL:           "http://127.0.0.1:6",
-		TSAChain:         "/tb/trust/tsa.pem",
-		GHCR:             Registry{Name: "ghcr", Host: "127.0.0.1:7", User: "sigil", Password: "p1"},
-		DockerHub:        Registry{Name: "dockerhub", Host: "127.0.0.1:8", User: "sigil", Password: "p2"},
-		TrustedRoot:      "/tb/trust/trusted_root.json",
-		SigningConfig:    "/tb/trust/signing_config.json",
-		SigningConfigV2:  "/tb/trust/signing_config_v2.json",
-		TUFURL:           "http://127.0.0.1:9",
-		TUFRoot:          "/tb/trust/tuf-root.json",
-		TUFExpiredURL:    "http://127.0.0.1:9/expired",
-		TUFBadSigURL:     "http://127.0.0.1:9/badsig",
-		Cosign2:          "/c/cosign2",
-		Cosign3:          "/c/cosign3",
+		Dir:                  "/tb",
+		TokenURL:             "http://127.0.0.1:1/_apis/distributedtask/idtoken?api-version=2.0",
+		Token:                "tok",
+		Issuer:               "http://127.0.0.1:1",
+		StatsURL:             "http://127.0.0.1:1/stats",
+		FulcioURL:            "http://127.0.0.1:2",
+		FulcioMetricsURL:     "http://127.0.0.1:3/metrics",
+		FulcioRoot:           "/tb/trust/fulcio.pem",
+		RekorURL:             "http://127.0.0.1:4",
+		RekorPubKey:          "/tb/trust/rekor.pub",
+		RekorV2URL:           "http://127.0.0.1:5",
+		RekorV2PubKey:        "/tb/trust/rekor2.pub",
+		TSAURL:               "http://127.0.0.1:6",
+		TSAChain:             "/tb/trust/tsa.pem",
+		GHCR:                 Registry{Name: "ghcr", Host: "127.0.0.1:7", User: "sigil", Password: "p1"},
+		DockerHub:            Registry{Name: "dockerhub", Host: "127.0.0.1:8", User: "sigil", Password: "p2"},
+		GHCRRedirect:         Registry{Name: "ghcr_redirect", Host: "127.0.0.1:9", User: "sigil", Password: "p1"},
+		DockerHubNoReferrers: Registry{Name: "dockerhub_no_referrers", Host: "127.0.0.1:10", User: "sigil", Password: "p2"},
+		DockerHubAuth:        "http://localhost:11/token",
+		PublicNamespace:      "public",
+		TrustedRoot:          "/tb/trust/trusted_root.json",
+		SigningConfig:        "/tb/trust/signing_config.json",
+		SigningConfigV2:      "/tb/trust/signing_config_v2.json",
+		TUFURL:               "http://127.0.0.1:12",
+		TUFRoot:              "/tb/trust/tuf-root.json",
+		TUFExpiredURL:        "http://127.0.0.1:12/expired",
+		TUFBadSigURL:         "http://127.0.0.1:12/badsig",
+		Cosign2:              "/c/cosign2",
+		Cosign3:              "/c/cosign3",
 	}
 	for _, tc := range []struct {
 		name    string
@@ -211,7 +223,7 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("Identity = %s, want %s", got, want)
 	}
 
-	for _, r := range e.Registries() {
+	for _, r := range e.AllRegistries() {
 		res, err := name.NewRepository(r.Host + "/x/y")
 		if err != nil {
 			t.Fatal(err)

@@ -2,13 +2,16 @@
 // the parts of the bed written in this project and does the small jobs the
 // shell scripts would otherwise need extra tools for:
 //
-//	tbctl serve     the GitHub runtime stand-in, the ghcr.io stand-in registry
-//	                and the host ends of the namespace bridges, in one process
+//	tbctl serve     the GitHub runtime stand-in, the ghcr.io stand-ins (with
+//	                their token endpoints and the HTML host one redirects to),
+//	                Docker Hub's token service and its stand-in with the
+//	                referrers API, and the host ends of the namespace bridges,
+//	                in one process
 //	tbctl bridge    the inner ends of the namespace bridges
 //	tbctl ports N   print N free loopback TCP ports
 //	tbctl secret    write a random secret to a file unless it exists
 //	tbctl keygen    write a private key (PKCS#8 PEM) and its public key
-//	tbctl htpasswd  write an htpasswd file (bcrypt) for the distribution registry
+//	tbctl tokenkey  write the registry token key and certificate unless they exist
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
 //	tbctl tuf       write the bed's TUF repository (and two broken copies)
@@ -30,7 +33,7 @@ var commands = map[string]func(args []string) error{
 	"ports":    ports,
 	"secret":   secret,
 	"keygen":   keygen,
-	"htpasswd": htpasswd,
+	"tokenkey": tokenkey,
 	"wait":     wait,
 	"get":      get,
 	"tuf":      tufCmd,

@@ -21,25 +21,43 @@ import (
 	"github.com/sigil-dev/sigil/internal/testbed/authregistry"
 	"github.com/sigil-dev/sigil/internal/testbed/bridge"
 	"github.com/sigil-dev/sigil/internal/testbed/ghruntime"
+	"github.com/sigil-dev/sigil/internal/testbed/regtoken"
 )
 
-// serve runs the GitHub runtime stand-in, the ghcr.io stand-in and the host
-// ends of the bridges until SIGINT or SIGTERM.
+// serve runs the parts of the bed written in this project until SIGINT or
+// SIGTERM: the GitHub runtime stand-in; the ghcr.io stand-ins (each with
+// its own /token) and the HTML host one of them redirects to; Docker Hub's
+// token service, shared by both docker.io stand-ins, and the docker.io
+// stand-in with the referrers API; and the host ends of the bridges.
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	issuerAddr := fs.String("github-listen", "", "host:port of the token endpoint and OIDC issuer (required)")
 	tokenFile := fs.String("token-file", "", "file holding the bearer token the token endpoint requires (required)")
 	keyFile := fs.String("key-file", "", "the issuer's RSA key, PKCS#8 PEM; created if absent (required)")
-	ghcrAddr := fs.String("ghcr-listen", "", "host:port of the registry with the referrers API (required)")
-	ghcrUser := fs.String("ghcr-user", "", "the registry's user (required)")
-	ghcrPassFile := fs.String("ghcr-password-file", "", "file holding the registry's password (required)")
+	regKey := fs.String("registry-token-key", "", "the registry token key, from tbctl tokenkey (required)")
+	regCert := fs.String("registry-token-cert", "", "the registry token certificate, from tbctl tokenkey (required)")
+	public := fs.String("public-namespace", "public", "repositories under this first path component may be pulled anonymously")
+	ghcrAddr := fs.String("ghcr-listen", "", "host:port of the ghcr.io stand-in, whose referrers endpoint answers 404 (required)")
+	redirAddr := fs.String("ghcr-redirect-listen", "", "host:port of the ghcr.io stand-in whose referrers endpoint redirects to --pages-listen (required)")
+	pagesAddr := fs.String("pages-listen", "", "host:port of the HTML host standing for GitHub's web UI (required)")
+	ghcrUser := fs.String("ghcr-user", "", "the ghcr.io stand-ins' user (required)")
+	ghcrPassFile := fs.String("ghcr-password-file", "", "file holding their password (required)")
+	authAddr := fs.String("dockerhub-auth-listen", "", "host:port of Docker Hub's token service stand-in (required)")
+	realm := fs.String("dockerhub-realm", "", "the token service's URL as registries name it, e.g. http://localhost:PORT/token (required)")
+	hubAddr := fs.String("dockerhub-referrers-listen", "", "host:port of the docker.io stand-in with the referrers API (required)")
+	hubUser := fs.String("dockerhub-user", "", "the docker.io stand-ins' user (required)")
+	hubPassFile := fs.String("dockerhub-password-file", "", "file holding their password (required)")
 	var forwards ruleList
 	fs.Var(&forwards, "forward", "bridge LISTEN=DIAL, e.g. tcp:127.0.0.1:8000=unix:/run/x.sock (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	for name, v := range map[string]string{"github-listen": *issuerAddr, "token-file": *tokenFile, "key-file": *keyFile,
-		"ghcr-listen": *ghcrAddr, "ghcr-user": *ghcrUser, "ghcr-password-file": *ghcrPassFile} {
+		"registry-token-key": *regKey, "registry-token-cert": *regCert,
+		"ghcr-listen": *ghcrAddr, "ghcr-redirect-listen": *redirAddr, "pages-listen": *pagesAddr,
+		"ghcr-user": *ghcrUser, "ghcr-password-file": *ghcrPassFile, "dockerhub-auth-listen": *authAddr,
+		"dockerhub-realm": *realm, "dockerhub-referrers-listen": *hubAddr, "dockerhub-user": *hubUser,
+		"dockerhub-password-file": *hubPassFile} {
 		if v == "" {
 			return fmt.Errorf("--%s is required", name)
 		}
@@ -48,7 +66,11 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	pass, err := readSecret(*ghcrPassFile)
+	ghcrPass, err := readSecret(*ghcrPassFile)
+	if err != nil {
+		return err
+	}
+	hubPass, err := readSecret(*hubPassFile)
 	if err != nil {
 		return err
 	}
@@ -60,46 +82,87 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	tokenKeys, err := loadTokenKeys(*regKey, *regCert)
+	if err != nil {
+		return err
+	}
 	rules, err := parseRules(forwards)
 	if err != nil {
 		return err
 	}
+	isPublic := regtoken.PublicNamespace(*public)
+	ghcrPolicy := regtoken.Policy{User: *ghcrUser, Password: ghcrPass, Public: isPublic}
+	ghcr, err := authregistry.GHCR{Policy: ghcrPolicy, Keys: tokenKeys}.Handler()
+	if err != nil {
+		return err
+	}
+	// The page is on another host name, as github.com is to ghcr.io.
+	_, pagesPort, err := net.SplitHostPort(*pagesAddr)
+	if err != nil {
+		return fmt.Errorf("--pages-listen %q: %w", *pagesAddr, err)
+	}
+	ghcrRedirect, err := authregistry.GHCR{Policy: ghcrPolicy, Keys: tokenKeys,
+		Referrers: authregistry.ReferrersRedirect, PagesURL: "http://localhost:" + pagesPort}.Handler()
+	if err != nil {
+		return err
+	}
+	hubAuthority, err := regtoken.NewAuthority(authregistry.DockerHubIssuer, tokenKeys)
+	if err != nil {
+		return err
+	}
+	hubTokens := &regtoken.Server{Authority: hubAuthority, Service: authregistry.DockerHubService, Style: regtoken.DockerHub,
+		Policy: regtoken.Policy{User: *hubUser, Password: hubPass, Public: isPublic}}
+	hub := authregistry.DockerHub{Authority: hubAuthority, Realm: *realm}.Handler()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	logger := log.New(os.Stderr, "tbctl serve: ", log.LstdFlags)
 
-	// Listen on everything first, so a taken port fails the start at once.
-	ghLn, err := listenLoopback(*issuerAddr)
-	if err != nil {
-		return err
+	services := []struct {
+		name, addr string
+		h          http.Handler
+	}{
+		{"github", *issuerAddr, gh},
+		{"ghcr", *ghcrAddr, ghcr},
+		{"ghcr-redirect", *redirAddr, ghcrRedirect},
+		{"pages", *pagesAddr, authregistry.PagesHandler()},
+		{"dockerhub-auth", *authAddr, hubTokens},
+		{"dockerhub-referrers", *hubAddr, hub},
 	}
-	regLn, err := listenLoopback(*ghcrAddr)
-	if err != nil {
-		ghLn.Close()
-		return err
+	// Listen on everything first, so a taken port fails the start at once.
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, s := range services {
+		ln, err := listenLoopback(s.addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		lns = append(lns, ln)
 	}
 	bridgeLns, err := bridge.Listen(rules)
 	if err != nil {
-		ghLn.Close()
-		regLn.Close()
+		closeAll()
 		return err
 	}
 
-	errc := make(chan error, 3)
-	servers := []*http.Server{
-		{Handler: logRequests(logger, "github", gh), ReadHeaderTimeout: 10 * time.Second},
-		{Handler: logRequests(logger, "ghcr", authregistry.New(*ghcrUser, pass)), ReadHeaderTimeout: 10 * time.Second},
-	}
-	for i, ln := range []net.Listener{ghLn, regLn} {
+	errc := make(chan error, len(services)+1)
+	var servers []*http.Server
+	for i, s := range services {
+		srv := &http.Server{Handler: logRequests(logger, s.name, s.h), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
 		go func() {
-			if err := servers[i].Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()
 	}
 	go func() { errc <- bridge.Serve(ctx, rules, bridgeLns, logger.Printf) }()
-	logger.Printf("token URL %s, ghcr on %s, %d bridges", gh.TokenURL(), *ghcrAddr, len(rules))
+	logger.Printf("token URL %s, ghcr on %s and %s, docker.io tokens on %s, %d bridges", gh.TokenURL(), *ghcrAddr, *redirAddr, *authAddr, len(rules))
 
 	select {
 	case <-ctx.Done():

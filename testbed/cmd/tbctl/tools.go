@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/sigil-dev/sigil/internal/testbed/regtoken"
 )
 
 // ports prints N distinct free TCP ports on 127.0.0.1, one a line. They are
@@ -135,29 +135,54 @@ func readPKCS8(path string) (any, error) {
 	return key, nil
 }
 
-// htpasswd writes USER:BCRYPT(PASSWORD) for the distribution registry.
-func htpasswd(args []string) error {
-	fs := flag.NewFlagSet("htpasswd", flag.ContinueOnError)
-	user := fs.String("user", "", "user name (required)")
-	passFile := fs.String("password-file", "", "file holding the password (required)")
-	out := fs.String("out", "", "htpasswd file to write (required)")
+// tokenkey writes the registry token key pair (regtoken.KeyPair: a P-256
+// key, PKCS#8 PEM, and its self-signed certificate, PEM) unless the key
+// exists, so tokens and the registry's rootcertbundle stay valid across
+// restarts.
+func tokenkey(args []string) error {
+	fs := flag.NewFlagSet("tokenkey", flag.ContinueOnError)
+	keyFile := fs.String("key", "", "private key file (required)")
+	certFile := fs.String("cert", "", "certificate file (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *user == "" || *passFile == "" || *out == "" || strings.Contains(*user, ":") {
-		return errors.New("--user (without ':'), --password-file and --out are required")
+	if *keyFile == "" || *certFile == "" {
+		return errors.New("--key and --cert are required")
 	}
-	pass, err := readSecret(*passFile)
+	if _, err := loadTokenKeys(*keyFile, *certFile); err == nil {
+		return nil
+	} else if _, statErr := os.Stat(*keyFile); statErr == nil {
+		return fmt.Errorf("%w; delete %s and %s to get a new token key", err, *keyFile, *certFile)
+	}
+	kp, err := regtoken.NewKeyPair("sigil test bed registry tokens")
 	if err != nil {
 		return err
 	}
-	// The registry checks the hash at every request: the lowest cost keeps
-	// the tests fast, and the bed's passwords guard nothing of value.
-	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	key, cert, err := kp.MarshalPEM()
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(*out, []byte(*user+":"+string(h)+"\n"), 0o600)
+	if err := writeFileAtomic(*certFile, cert, 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(*keyFile, key, 0o600)
+}
+
+// loadTokenKeys reads what tokenkey wrote.
+func loadTokenKeys(keyFile, certFile string) (*regtoken.KeyPair, error) {
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := regtoken.ParseKeyPair(key, cert)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", keyFile, certFile, err)
+	}
+	return kp, nil
 }
 
 // wait polls a URL until it answers with one of the wanted statuses. It

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 func TestKeygen(t *testing.T) {
@@ -54,10 +52,10 @@ func TestKeygen(t *testing.T) {
 	}
 }
 
-func TestSecretAndHtpasswd(t *testing.T) {
+func TestSecretAndTokenkey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	pass, out := filepath.Join(dir, "pass"), filepath.Join(dir, "htpasswd")
+	pass := filepath.Join(dir, "pass")
 	if err := secret([]string{pass}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,15 +66,29 @@ func TestSecretAndHtpasswd(t *testing.T) {
 	if again, _ := os.ReadFile(pass); string(again) != string(first) || len(strings.TrimSpace(string(first))) < 32 {
 		t.Errorf("secret = %q then %q; want one stable secret of 32 characters", first, again)
 	}
-	if err := htpasswd([]string{"--user", "sigil", "--password-file", pass, "--out", out}); err != nil {
+
+	key, cert := filepath.Join(dir, "token.key"), filepath.Join(dir, "token.pem")
+	args := []string{"--key", key, "--cert", cert}
+	if err := tokenkey(args); err != nil {
 		t.Fatal(err)
 	}
-	line, _ := os.ReadFile(out)
-	user, hash, ok := strings.Cut(strings.TrimSpace(string(line)), ":")
-	if !ok || user != "sigil" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(strings.TrimSpace(string(first)))) != nil {
-		t.Errorf("htpasswd line %q does not match the password", line)
+	kp, err := loadTokenKeys(key, cert)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := htpasswd([]string{"--user", "a:b", "--password-file", pass, "--out", out}); err == nil {
-		t.Error("a user with ':' was accepted")
+	// A second run keeps the pair: the registry trusts the certificate.
+	if err := tokenkey(args); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := loadTokenKeys(key, cert); err != nil || !again.Cert.Equal(kp.Cert) {
+		t.Errorf("tokenkey replaced an existing key pair (%v)", err)
+	}
+	// A certificate of another key is an error, not silently replaced.
+	other := filepath.Join(dir, "other")
+	if err := tokenkey([]string{"--key", other + ".key", "--cert", other + ".pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tokenkey([]string{"--key", key, "--cert", other + ".pem"}); err == nil || !strings.Contains(err.Error(), "delete") {
+		t.Errorf("a mismatched pair: %v, want an error saying to delete it", err)
 	}
 }
