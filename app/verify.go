@@ -82,7 +82,7 @@ func (c *VerifyConfig) blobs(name func(setting.Setting) string) ([]verify.FileSp
 	var errs []error
 	for _, d := range c.Digests {
 		digest, bundle, _ := strings.Cut(d, "=")
-		if _, err := verify.ParseDigest(digest); err != nil {
+		if _, _, err := verify.ParseDigest(digest); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name("digests"), err))
 		}
 		specs = append(specs, verify.FileSpec{Digest: digest, BundlePath: bundle})

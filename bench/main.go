@@ -401,6 +401,7 @@ func (b *bench) cosignEnv() []string {
 		"DOCKER_CONFIG="+b.f.dockerConfig,
 		"SIGSTORE_ROOT_FILE="+b.f.env.FulcioRoot,
 		"SIGSTORE_REKOR_PUBLIC_KEY="+b.f.env.RekorPubKey,
+		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="+b.f.env.CTLogPubKey,
 	)
 }
 
@@ -420,11 +421,11 @@ func (b *bench) sigilVerify(refs []string) []string {
 }
 
 func (b *bench) cosignSign(token string, refs ...string) []string {
-	// --insecure-skip-verify: the bed's Fulcio has no CT log, so there is
-	// no SCT to check.
+	// cosign checks the certificate's SCT against the trusted root's CT
+	// log, as on the public instance.
 	args := []string{b.c.cosign, "sign", "--yes", "--identity-token=" + token,
 		"--fulcio-url=" + b.f.proxy.URL(upFulcio), "--rekor-url=" + b.f.proxy.URL(upRekor),
-		"--trusted-root=" + b.f.trustedRoot, "--insecure-skip-verify",
+		"--trusted-root=" + b.f.trustedRoot,
 		"--allow-http-registry", "--allow-insecure-registry"}
 	return append(args, refs...)
 }
@@ -432,7 +433,7 @@ func (b *bench) cosignSign(token string, refs ...string) []string {
 func (b *bench) cosignVerify(refs ...string) []string {
 	args := []string{b.c.cosign, "verify", "--rekor-url=" + b.f.proxy.URL(upRekor),
 		"--certificate-identity=" + identity, "--certificate-oidc-issuer=" + b.f.env.Issuer,
-		"--insecure-ignore-sct", "--allow-http-registry", "--allow-insecure-registry"}
+		"--allow-http-registry", "--allow-insecure-registry"}
 	return append(args, refs...)
 }
 

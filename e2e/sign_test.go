@@ -149,7 +149,7 @@ func TestSignRelease(t *testing.T) {
 			id := []string{"--certificate-identity", identity, "--certificate-oidc-issuer", e.Issuer}
 			for _, d := range append(slices.Clone(r.digests), r.children...) {
 				if slices.Contains(tc.want, artifact.FormatBundle) {
-					out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct", "--allow-http-registry"}, id...), d.String())...)
+					out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify", "--trusted-root", e.TrustedRoot, "--allow-http-registry"}, id...), d.String())...)
 					if err != nil {
 						t.Errorf("cosign v3 verify %s (bundle): %v\n%s", d, err, out)
 					}
@@ -157,8 +157,8 @@ func TestSignRelease(t *testing.T) {
 				if slices.Equal(tc.want, []artifact.Format{artifact.FormatLegacy}) {
 					// cosign 2.6 prefers bundles when an image has any, so the
 					// legacy .sig is checked on a legacy-only run.
-					out, err := cosign(t, e, e.Cosign2, []string{"SIGSTORE_ROOT_FILE=" + e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + e.RekorPubKey},
-						append(append([]string{"verify", "--insecure-ignore-sct", "--allow-http-registry"}, id...), d.String())...)
+					out, err := cosign(t, e, e.Cosign2, []string{"SIGSTORE_ROOT_FILE=" + e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + e.RekorPubKey, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + e.CTLogPubKey},
+						append(append([]string{"verify", "--allow-http-registry"}, id...), d.String())...)
 					if err != nil || !strings.Contains(out, "cosign container image signature") {
 						t.Errorf("cosign v2 verify %s (legacy): %v\n%s", d, err, out)
 					}
@@ -166,7 +166,7 @@ func TestSignRelease(t *testing.T) {
 			}
 			for _, f := range r.files {
 				p := filepath.Join(r.dir, f)
-				out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify-blob", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct", "--bundle", p + ".sigstore.json"}, id...), p)...)
+				out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify-blob", "--trusted-root", e.TrustedRoot, "--bundle", p + ".sigstore.json"}, id...), p)...)
 				if err != nil {
 					t.Errorf("cosign v3 verify-blob %s: %v\n%s", f, err, out)
 				}
@@ -177,7 +177,7 @@ func TestSignRelease(t *testing.T) {
 
 			// A wrong identity is refused: the checks above are not vacuous.
 			wrong := []string{"--certificate-identity", tbenv.Identity("sigil-dev/demo", ".github/workflows/other.yml", "refs/tags/v1.0.0"), "--certificate-oidc-issuer", e.Issuer}
-			if out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify-blob", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct", "--bundle", filepath.Join(r.dir, r.files[0]) + ".sigstore.json"}, wrong...), filepath.Join(r.dir, r.files[0]))...); err == nil {
+			if out, err := cosign(t, e, e.Cosign3, nil, append(append([]string{"verify-blob", "--trusted-root", e.TrustedRoot, "--bundle", filepath.Join(r.dir, r.files[0]) + ".sigstore.json"}, wrong...), filepath.Join(r.dir, r.files[0]))...); err == nil {
 				t.Errorf("cosign accepted a wrong identity:\n%s", out)
 			}
 		})

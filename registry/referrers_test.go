@@ -42,7 +42,9 @@ func TestReferrersAPI(t *testing.T) {
 		{name: "303 to another host", path: path, answer: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, html.URL+"/-/v2/packages/container/package/org%2Fapp%2Freferrers%2Fsha256", http.StatusSeeOther)
 		}, wantCode: 404, wantBody: "redirected its referrers endpoint"},
-		{name: "307", path: path, answer: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect) }, wantCode: 404},
+		{name: "307", path: path, answer: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+		}, wantCode: 404},
 		{name: "200 HTML", path: path, answer: reply(200, "text/html; charset=utf-8", "<html></html>"), wantCode: 404, wantBody: `Content-Type \"text/html; charset=utf-8\"`},
 		{name: "200 JSON of another type", path: path, answer: reply(200, "application/json", index), wantCode: 404},
 		{name: "200 index type, body not JSON", path: path, answer: reply(200, "application/vnd.oci.image.index.v1+json", "<html>"), wantCode: 404, wantBody: "not an OCI image index"},

@@ -303,7 +303,7 @@ func TestSignRegistryFailures(t *testing.T) {
 		want    []string
 		formats artifact.Format
 	}{
-		{name: "push refused", wrap: refusingWrites, formats: artifact.FormatLegacy, want: []string{"pushing the signature", "refused the credentials", "anonymous"}},
+		{name: "push refused", wrap: refusingWrites, formats: artifact.FormatLegacy, want: []string{"pushing the signature", "refused anonymous access"}},
 		{name: "bundle not listed", wrap: hidingReferrers, formats: artifact.FormatBundle, want: []string{"reading back the bundle", "does not list it"}},
 	}
 	for _, tc := range tests {
@@ -411,4 +411,23 @@ func TestSignConcurrently(t *testing.T) {
 		t.Errorf("results out of order: %v", got)
 	}
 	verifyImages(t, w, artifact.FormatAny, refs...)
+}
+
+// TestSignRequiresSCT: when the trusted root lists CT logs, a certificate
+// without a valid SCT is refused before anything is logged or pushed, as
+// every verifier would refuse its signatures.
+func TestSignRequiresSCT(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ref := w.referrers + "/org/app:v1"
+	push(t, 0, ref)
+	w.trusted = w.vs // lists a CT log; the virtual certificates carry no SCT
+	s := w.signer(t)
+	_, err := s.SignImages(t.Context(), []string{ref})
+	if err == nil || !strings.Contains(err.Error(), "no certificate transparency timestamp") {
+		t.Fatalf("err = %v, want the missing SCT named", err)
+	}
+	if w.log.entries() != 0 {
+		t.Errorf("a refused certificate made %d log entries", w.log.entries())
+	}
 }

@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
@@ -26,6 +28,10 @@ type Signer struct {
 	tlog    Log
 	legacy  *Log
 	tsas    []*sgsign.TimestampAuthority
+
+	// sctMu guards sctOK, the leaf whose SCT was last checked.
+	sctMu sync.Mutex
+	sctOK []byte
 }
 
 // New returns a Signer. Nothing is requested from any service until the
@@ -120,6 +126,9 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsa
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkSCT(chain); err != nil {
+		return nil, err
+	}
 	b, err := sgsign.Bundle(content, s.keypair, sgsign.BundleOptions{
 		CertificateProvider:        chainProvider{chain},
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{},
@@ -140,6 +149,32 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsa
 		return nil, fmt.Errorf("Rekor at %s returned no log entry", tlog.URL)
 	}
 	return &signed{bundle: b, json: out, chain: chain, entry: logEntry(tlog, b)}, nil
+}
+
+// checkSCT checks, when the trusted root lists certificate transparency
+// logs, that the certificate carries a valid signed certificate timestamp
+// from one of them, as verifiers will require: sigstore-go's sign.Bundle
+// checks the new bundle against the trusted root but not the SCT, and a
+// signature pushed without one would be refused by every verifier. Each
+// certificate is checked once.
+func (s *Signer) checkSCT(chain []*x509.Certificate) error {
+	if len(s.o.trustedRoot.CTLogs()) == 0 {
+		return nil
+	}
+	s.sctMu.Lock()
+	defer s.sctMu.Unlock()
+	if bytes.Equal(s.sctOK, chain[0].Raw) {
+		return nil
+	}
+	chains, err := sgverify.VerifyLeafCertificate(s.o.now(), chain[0], s.o.trustedRoot)
+	if err != nil {
+		return fmt.Errorf("the signing certificate does not chain to the trusted root's Fulcio: %w", err)
+	}
+	if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, s.o.trustedRoot); err != nil {
+		return fmt.Errorf("the signing certificate carries no certificate transparency timestamp that the trusted root's CT logs vouch for (%v): verifiers would refuse its signatures; check that Fulcio and the trusted root belong to one Sigstore instance", err)
+	}
+	s.sctOK = chain[0].Raw
+	return nil
 }
 
 // logEntry describes the first log entry of b, made by l.

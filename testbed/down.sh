@@ -21,7 +21,7 @@ for f in "$run"/*.pid; do
 	[ -f "$f" ] || continue
 	name=$(basename "$f" .pid)
 	pid=$(cat "$f")
-	if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'tbctl|mariadbd|fulcio|trillian|rekor|posix|timestamp-server|registry'; then
+	if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE 'tbctl|mariadbd|fulcio|trillian|rekor|posix|timestamp-server|registry|ct_server'; then
 		kill -TERM "$pid" 2>/dev/null && pids+=("$pid") && say "stopping $name ($pid)"
 	fi
 	rm -f "$f"

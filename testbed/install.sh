@@ -28,6 +28,9 @@ install() {
 install tsa "$TSA_MOD" "$TSA_VERSION" /cmd/timestamp-server
 install fulcio "$FULCIO_MOD" "$FULCIO_VERSION" ""
 install trillian "$TRILLIAN_MOD" "$TRILLIAN_VERSION" /cmd/trillian_log_server /cmd/trillian_log_signer
+# Trillian's createtree makes the CT log's tree (once per bed, see up.sh).
+install trillian-createtree "$TRILLIAN_MOD" "$TRILLIAN_VERSION" /cmd/createtree
+install ctfe "$CTFE_MOD" "$CTFE_VERSION" /trillian/ctfe/ct_server
 install rekor "$REKOR_MOD" "$REKOR_VERSION" /cmd/rekor-server
 install rekor-tiles "$REKOR_TILES_MOD" "$REKOR_TILES_VERSION" /cmd/rekor-server/posix
 install distribution "$DISTRIBUTION_MOD" "$DISTRIBUTION_VERSION" /cmd/registry

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Starts the test bed: a real Sigstore (Fulcio, Rekor v1 on Trillian and
-# MariaDB, Rekor v2, a timestamp authority, a TUF repository serving its
-# trust material), registry stand-ins for ghcr.io and docker.io and the
-# GitHub runtime stand-in, all on 127.0.0.1, then writes $SIGIL_TB_DIR/env.
+# Starts the test bed: a real Sigstore (Fulcio with a CT log, Rekor v1 on
+# Trillian and MariaDB, Rekor v2, a timestamp authority, a TUF repository
+# serving its trust material), registry stand-ins for ghcr.io and docker.io
+# and the GitHub runtime stand-in, all on 127.0.0.1, then writes
+# $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
 # and started again. SIGIL_TB_DIR (default: .testbed in the repository) holds
@@ -43,7 +44,7 @@ done
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 # The processes of a bed, in start order.
-services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor tuf)
+services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor ctlog tuf)
 
 # Reuse a running bed whose env file exists and whose services all answer.
 if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
@@ -54,7 +55,7 @@ if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
 		. "$dir/env"
 		for url in "$SIGIL_TB_ISSUER/.well-known/openid-configuration" "$SIGIL_TB_FULCIO_URL/api/v1/rootCert" \
 			"$SIGIL_TB_REKOR_URL/api/v1/log" "$SIGIL_TB_REKOR_V2_URL/healthz" "$SIGIL_TB_TSA_URL/api/v1/timestamp/certchain" \
-			"$SIGIL_TB_TUF_URL/timestamp.json"; do
+			"$SIGIL_TB_CTLOG_URL/ct/v1/get-sth" "$SIGIL_TB_TUF_URL/timestamp.json"; do
 			"$dir/bin/tbctl" wait --name check --url "$url" --timeout 5s 2>/dev/null || { healthy=0; break; }
 		done
 	fi
@@ -92,6 +93,8 @@ bin() { echo "$cache/$1-$2"; }
 fulcio=$(bin fulcio "$FULCIO_VERSION")/fulcio
 tlserver=$(bin trillian "$TRILLIAN_VERSION")/trillian_log_server
 tlsigner=$(bin trillian "$TRILLIAN_VERSION")/trillian_log_signer
+createtree=$(bin trillian-createtree "$TRILLIAN_VERSION")/createtree
+ctfe=$(bin ctfe "$CTFE_VERSION")/ct_server
 schema=$(bin trillian "$TRILLIAN_VERSION")/storage.sql
 rekor=$(bin rekor "$REKOR_VERSION")/rekor-server
 rekor2=$(bin rekor-tiles "$REKOR_TILES_VERSION")/posix
@@ -110,14 +113,19 @@ cosign3=$(bin cosign3 "$COSIGN3_VERSION")/cosign
 # Signs the registry tokens of both docker.io stand-ins; the distribution
 # registry trusts its certificate (rootcertbundle).
 "$tbctl" tokenkey --key "$keys/registry-token.key" --cert "$keys/registry-token.pem"
+# The CT log's key (ECDSA P-256, as the public CT logs'), stable like
+# Rekor's; its front end reads it only password-encrypted.
+"$tbctl" keygen --type ecdsa-p256 --out "$keys/ctlog.key" --pub "$keys/ctlog.pub"
+"$tbctl" secret "$keys/ctlog.password"
+"$tbctl" enckey --in "$keys/ctlog.key" --password-file "$keys/ctlog.password" --out "$keys/ctlog.key.enc"
 
 # --- ports --------------------------------------------------------------
 # Host ports are chosen free; inside a namespace the ports are fixed, since
 # each namespace has a loopback of its own.
-mapfile -t p < <("$tbctl" ports 15)
+mapfile -t p < <("$tbctl" ports 16)
 github=${p[0]} ghcr=${p[1]} dockerhub=${p[2]} fulcio_port=${p[3]} fulcio_metrics=${p[4]}
 rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]}
-ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${p[13]} tuf_port=${p[14]}
+ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${p[13]} ctlog_port=${p[14]} tuf_port=${p[15]}
 # Docker Hub's token service lives on another host (auth.docker.io); the
 # bed's is named localhost, not 127.0.0.1: go-containerregistry refuses a
 # bearer realm that is a loopback or private IP literal other than the
@@ -125,7 +133,9 @@ ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${
 # go-containerregistry#2258), and resolves no names, so a name passes.
 dockerhub_realm=http://localhost:$dockerhub_auth/token
 in_rekor=3000 in_fulcio=5555 in_fulcio_grpc=5554 in_fulcio_metrics=2113 in_tsa=3000
-in_trillian_rpc=8090 in_trillian_http=8091 in_signer_rpc=8092 in_signer_http=8093
+in_trillian_rpc=8090 in_trillian_http=8091 in_signer_rpc=8092 in_signer_http=8093 in_ctlog=6962
+# The CT log's URL prefix (the public log's is 2022).
+ctlog_prefix=sigil
 
 # start NAME CMD...: runs CMD detached, logging to logs/NAME.log, pid in run/NAME.pid.
 start() {
@@ -167,6 +177,7 @@ start ns-log unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbc
 	--forward "unix:$run/rekor.sock=tcp:127.0.0.1:$in_rekor" \
 	--forward "unix:$run/fulcio.sock=tcp:127.0.0.1:$in_fulcio" \
 	--forward "unix:$run/fulcio-metrics.sock=tcp:127.0.0.1:$in_fulcio_metrics" \
+	--forward "unix:$run/ctlog.sock=tcp:127.0.0.1:$in_ctlog" \
 	--forward "tcp:127.0.0.1:$github=unix:$run/github.sock"
 # shellcheck disable=SC2016
 start ns-tsa unshare -n sh -c 'ip link set lo up && exec "$0" bridge "$@"' "$tbctl" \
@@ -185,6 +196,7 @@ start tbctl "$tbctl" serve --github-listen "127.0.0.1:$github" --token-file "$ke
 	--forward "tcp:127.0.0.1:$fulcio_port=unix:$run/fulcio.sock" \
 	--forward "tcp:127.0.0.1:$fulcio_metrics=unix:$run/fulcio-metrics.sock" \
 	--forward "tcp:127.0.0.1:$tsa_port=unix:$run/tsa.sock" \
+	--forward "tcp:127.0.0.1:$ctlog_port=unix:$run/ctlog.sock" \
 	--forward "unix:$run/github.sock=tcp:127.0.0.1:$github"
 
 # --- docker.io stand-in without the referrers API: the distribution
@@ -233,11 +245,14 @@ done
 start tsa nsenter --net="$(netns ns-tsa)" -- "$tsa" serve --host=127.0.0.1 --port=$in_tsa --timestamp-signer=memory --disable-ntp-monitoring
 
 # --- Fulcio, trusting the stand-in as a github-workflow issuer -----------
+# It sends each certificate to the CT log as a precertificate first and
+# embeds the log's SCT, checked with the log's key, in the certificate.
 issuer=http://127.0.0.1:$github
 cat >"$dir/fulcio.json" <<EOF
 {"OIDCIssuers":{"$issuer":{"IssuerURL":"$issuer","ClientID":"sigstore","Type":"github-workflow"}}}
 EOF
-start fulcio nsenter --net="$(netns ns-log)" -- "$fulcio" serve --ca=ephemeralca --ct-log-url= --config-path="$dir/fulcio.json" \
+start fulcio nsenter --net="$(netns ns-log)" -- "$fulcio" serve --ca=ephemeralca --config-path="$dir/fulcio.json" \
+	--ct-log-url="http://127.0.0.1:$in_ctlog/$ctlog_prefix" --ct-log-public-key-path="$keys/ctlog.pub" \
 	--host=127.0.0.1 --port=$in_fulcio --grpc-host=127.0.0.1 --grpc-port=$in_fulcio_grpc \
 	--metrics-port=$in_fulcio_metrics --legacy-unix-domain-socket="$run/fulcio-legacy.sock"
 
@@ -271,6 +286,44 @@ start rekor nsenter --net="$(netns ns-log)" -- "$rekor" serve --rekor_server.add
 	--trillian_log_server.address=127.0.0.1 --trillian_log_server.port=$in_trillian_rpc \
 	--search_index.storage_provider=mysql --search_index.mysql.dsn="$dsn" --log_type=prod
 
+# --- the CT log: certificate-transparency-go's front end on Trillian --------
+# Its tree is made once and lives in MariaDB with the rest of the state;
+# the tree's id is kept in MariaDB's data directory, so a new database gets
+# a new tree. createtree returns once the signer has signed the first root.
+ctlog_tree=$db/.sigil-ctlog-tree
+if [ ! -s "$ctlog_tree" ]; then
+	nsenter --net="$(netns ns-log)" -- timeout 90 "$createtree" --admin_server=127.0.0.1:$in_trillian_rpc \
+		--display_name=sigil-ctlog --rpc_deadline=60s >"$ctlog_tree.tmp" 2>"$logs/createtree.log" ||
+		fail createtree "Trillian's createtree made no tree for the CT log within 90s"
+	mv "$ctlog_tree.tmp" "$ctlog_tree"
+fi
+# The log accepts chains to Fulcio's root only, and reads its roots at
+# start. Fulcio's ephemeral CA makes a new root at each start, so the log
+# starts once Fulcio serves it; Fulcio calls the log only when it issues.
+trust=$dir/trust
+mkdir -p "$trust"
+ready fulcio "http://127.0.0.1:$fulcio_port/api/v1/rootCert"
+"$tbctl" get "http://127.0.0.1:$fulcio_port/api/v1/rootCert" "$trust/fulcio.pem" || fail fulcio "GET /api/v1/rootCert failed"
+# The config holds the key's password: readable by root only.
+: >"$dir/ctlog.cfg"
+chmod 600 "$dir/ctlog.cfg"
+cat >"$dir/ctlog.cfg" <<EOF
+config {
+  log_id: $(cat "$ctlog_tree")
+  prefix: "$ctlog_prefix"
+  roots_pem_file: "$trust/fulcio.pem"
+  private_key: {
+    [type.googleapis.com/keyspb.PEMKeyFile] {
+      path: "$keys/ctlog.key.enc"
+      password: "$(cat "$keys/ctlog.password")"
+    }
+  }
+  ext_key_usages: [ "CodeSigning" ]
+}
+EOF
+start ctlog nsenter --net="$(netns ns-log)" -- "$ctfe" --log_config="$dir/ctlog.cfg" \
+	--log_rpc_server=127.0.0.1:$in_trillian_rpc --http_endpoint=127.0.0.1:$in_ctlog --logtostderr
+
 # --- readiness --------------------------------------------------------------
 ready tbctl "$issuer/.well-known/openid-configuration"
 ready tbctl "http://127.0.0.1:$ghcr/v2/" 401
@@ -283,18 +336,19 @@ ready tsa "http://127.0.0.1:$tsa_port/api/v1/timestamp/certchain"
 ready fulcio "http://127.0.0.1:$fulcio_port/api/v1/rootCert"
 ready fulcio "http://127.0.0.1:$fulcio_metrics/metrics"
 ready rekor "http://127.0.0.1:$rekor_port/api/v1/log" 200 90s
+# get-sth answers once the log has read its tree's root from Trillian.
+ready ctlog "http://127.0.0.1:$ctlog_port/$ctlog_prefix/ct/v1/get-sth"
 
 # --- trust material ---------------------------------------------------------
-trust=$dir/trust
-mkdir -p "$trust"
-"$tbctl" get "http://127.0.0.1:$fulcio_port/api/v1/rootCert" "$trust/fulcio.pem" || fail fulcio "GET /api/v1/rootCert failed"
 "$tbctl" get "http://127.0.0.1:$tsa_port/api/v1/timestamp/certchain" "$trust/tsa.pem" || fail tsa "GET /api/v1/timestamp/certchain failed"
 "$tbctl" get "http://127.0.0.1:$rekor_port/api/v1/log/publicKey" "$trust/rekor.pub" || fail rekor "GET /api/v1/log/publicKey failed"
 cmp -s "$trust/rekor.pub" "$keys/rekor.pub" || fail rekor "serves a public key other than $keys/rekor.pub"
 cp "$keys/rekor2.pub" "$trust/rekor2.pub"
+cp "$keys/ctlog.pub" "$trust/ctlog.pub"
 
 fulcio_url=http://127.0.0.1:$fulcio_port rekor_url=http://127.0.0.1:$rekor_port
 rekor2_url=http://127.0.0.1:$rekor2_http tsa_url=http://127.0.0.1:$tsa_port
+ctlog_url=http://127.0.0.1:$ctlog_port/$ctlog_prefix
 # The logs' keys are stable, so their validity may start long ago; Fulcio's
 # and the TSA's chains are new at each start and carry their own dates.
 since=2020-01-01T00:00:00Z
@@ -303,6 +357,7 @@ HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" trusted-root create \
 	--rekor="url=$rekor_url,public-key=$trust/rekor.pub,start-time=$since" \
 	--rekor="url=$rekor2_url,public-key=$trust/rekor2.pub,start-time=$since,origin=127.0.0.1" \
 	--tsa="url=$tsa_url/api/v1/timestamp,certificate-chain=$trust/tsa.pem" \
+	--ctfe="url=$ctlog_url,public-key=$trust/ctlog.pub,start-time=$since" \
 	--out "$trust/trusted_root.json" >"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign trusted-root create failed"; }
 HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
 	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
@@ -370,6 +425,8 @@ kv() {
 	kv SIGIL_TB_REKOR_V2_PUBKEY "$trust/rekor2.pub"
 	kv SIGIL_TB_TSA_URL "$tsa_url"
 	kv SIGIL_TB_TSA_CHAIN "$trust/tsa.pem"
+	kv SIGIL_TB_CTLOG_URL "$ctlog_url"
+	kv SIGIL_TB_CTLOG_PUBKEY "$trust/ctlog.pub"
 	kv SIGIL_TB_GHCR "127.0.0.1:$ghcr"
 	kv SIGIL_TB_GHCR_USER sigil
 	kv SIGIL_TB_GHCR_PASSWORD "$(cat "$keys/ghcr.password")"

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -125,18 +126,18 @@ func (b *bed) cosignEnv(t *testing.T, env []string, bin string, args ...string) 
 // signer signs an image on the bed as the workflow c describes.
 type signer func(t *testing.T, b *bed, d name.Digest, c tbenv.Claims)
 
-// cosign2 signs the legacy way: a .sig tag, Rekor v1. --insecure-skip-verify:
-// the bed has no CT log, so certificates carry no SCT.
+// cosign2 signs the legacy way: a .sig tag, Rekor v1. It checks the
+// certificate's SCT against the trusted root first.
 func cosign2(t *testing.T, b *bed, d name.Digest, c tbenv.Claims) {
 	b.cosign(t, b.e.Cosign2, "sign", "--yes", "--identity-token="+b.e.IDToken(t, "sigstore", c),
-		"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot, "--insecure-skip-verify", d.String())
+		"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot, d.String())
 }
 
 // cosign2TSA signs the legacy way with an RFC 3161 timestamp too.
 func cosign2TSA(t *testing.T, b *bed, d name.Digest, c tbenv.Claims) {
 	b.cosign(t, b.e.Cosign2, "sign", "--yes", "--identity-token="+b.e.IDToken(t, "sigstore", c),
 		"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--timestamp-server-url="+b.e.TSAURL+"/api/v1/timestamp",
-		"--trusted-root="+b.e.TrustedRoot, "--insecure-skip-verify", d.String())
+		"--trusted-root="+b.e.TrustedRoot, d.String())
 }
 
 // cosign3 signs a Sigstore bundle referrer, Rekor v2 and the TSA.
@@ -222,8 +223,28 @@ func TestBedAcceptImages(t *testing.T) {
 					if src := rep.Artifacts[0].Signatures[0].TimestampSource; !strings.Contains(src, sg.source) {
 						t.Errorf("timestamp source %q, want %q", src, sg.source)
 					}
+					checkSCTVerified(t, rep)
 				}
 			})
+		}
+	}
+}
+
+// checkSCTVerified checks that each passing signature's certificate had its
+// SCT checked: the bed's trusted root lists a CT log, and Fulcio embeds
+// that log's SCT.
+func checkSCTVerified(t *testing.T, rep Report) {
+	t.Helper()
+	for _, a := range rep.Artifacts {
+		for _, s := range a.Signatures {
+			if !s.Passed {
+				continue
+			}
+			for _, c := range s.Checks {
+				if c.Name == CheckCertificateChain && !strings.Contains(c.Reason, "certificate transparency timestamp verified") {
+					t.Errorf("%s: the %s check passed without the SCT: %s", a.Reference, c.Name, c.Reason)
+				}
+			}
 		}
 	}
 }
@@ -261,7 +282,7 @@ func TestBedAcceptFiles(t *testing.T) {
 		{"cosign v3.1.3", func(t *testing.T, file, bundle string) { cosign3Blob(t, b, file, bundle, claims(t, "", "", "")) }},
 		{"cosign v2.6.5", func(t *testing.T, file, bundle string) {
 			b.cosign(t, b.e.Cosign2, "sign-blob", "--yes", "--identity-token="+b.e.IDToken(t, "sigstore", claims(t, "", "", "")),
-				"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot, "--insecure-skip-verify",
+				"--fulcio-url="+b.e.FulcioURL, "--rekor-url="+b.e.RekorURL, "--trusted-root="+b.e.TrustedRoot,
 				"--bundle="+bundle, file)
 		}},
 		{"sigil Rekor v1", func(t *testing.T, file, _ string) { sigilFile(t, b, file, false) }},
@@ -455,6 +476,29 @@ func TestBedReject(t *testing.T) {
 		},
 		wantFailed: []string{CheckCertificateChain},
 		wantReason: "does not chain to a Fulcio CA of the trusted root",
+	}, {
+		// The trusted root lists a CT log, but another than the one that
+		// signed the certificate's SCT: as a certificate of a Fulcio whose
+		// log the verifier does not trust.
+		name: "SCT of a CT log the trusted root does not list (legacy)",
+		run: func(t *testing.T) outcome {
+			d := image(t, hub)
+			cosign2(t, b, d, claims(t, "", "", ""))
+			return verifyImage(t, d, b.e.TrustedRootWith(t, tbenv.AnotherCTLogKey(t, false)), b.presetPolicy())
+		},
+		wantFailed: []string{CheckCertificateChain},
+		wantReason: "its certificate transparency timestamp does not verify",
+	}, {
+		// The trusted root lists the bed's CT log by its ID with another
+		// key: the SCT's signature does not verify.
+		name: "SCT not signed by the listed CT log's key (bundle)",
+		run: func(t *testing.T) outcome {
+			d := image(t, ghcr)
+			cosign3(t, b, d, claims(t, "", "", ""))
+			return verifyImage(t, d, b.e.TrustedRootWith(t, tbenv.AnotherCTLogKey(t, true)), b.presetPolicy())
+		},
+		wantFailed: []string{CheckCertificateChain},
+		wantReason: "its certificate transparency timestamp does not verify",
 	}, {
 		name: "Rekor v1 entry removed",
 		run: func(t *testing.T) outcome {
@@ -749,28 +793,17 @@ func (b *bed) alterBundle(t *testing.T, raw []byte, edit func(*protobundle.Bundl
 // signatures, but no certificate chains.
 func (b *bed) otherFulcioRoot(t *testing.T) root.TrustedMaterial {
 	t.Helper()
-	raw, err := os.ReadFile(b.e.TrustedRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := root.NewTrustedRootProtobuf(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	other, _, err := ca.GenerateRootCa()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range pb.GetCertificateAuthorities() {
-		for _, cert := range c.GetCertChain().GetCertificates() {
-			cert.RawBytes = other.Raw
+	return b.e.TrustedRootWith(t, func(pb *prototrustroot.TrustedRoot) {
+		for _, c := range pb.GetCertificateAuthorities() {
+			for _, cert := range c.GetCertChain().GetCertificates() {
+				cert.RawBytes = other.Raw
+			}
 		}
-	}
-	tr, err := root.NewTrustedRootFromProtobuf(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	})
 }
 
 // TestBedKeyed: signatures made with a key, not keylessly (cosign sign

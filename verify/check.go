@@ -25,8 +25,11 @@ type candidate struct {
 	entity sgverify.SignedEntity
 	// err says why the signature could not be read.
 	err error
-	// digest is the artifact's SHA-256 digest.
+	// digest is the artifact's digest, SHA-256 unless alg says otherwise.
 	digest []byte
+	// alg is digest's algorithm, "sha256" (the default, when empty),
+	// "sha384" or "sha512".
+	alg string
 	// kind is "image" or "file".
 	kind string
 	// signed returns the bytes a message signature was made over: a legacy
@@ -95,7 +98,7 @@ func (v *Verifier) verifyFull(c candidate) error {
 		defer r.Close()
 		art = sgverify.WithArtifact(r)
 	} else {
-		art = sgverify.WithArtifactDigest("sha256", c.digest)
+		art = sgverify.WithArtifactDigest(c.algorithm(), c.digest)
 	}
 	id := sgverify.WithCertificateIdentity(v.policy.identity)
 	if v.policy.key != nil {
@@ -109,4 +112,12 @@ func (v *Verifier) verifyFull(c candidate) error {
 // error).
 func tidy(err error) string {
 	return strings.ReplaceAll(err.Error(), "; error: %!w(<nil>)", "")
+}
+
+// algorithm is the name of the digest's algorithm.
+func (c candidate) algorithm() string {
+	if c.alg == "" {
+		return "sha256"
+	}
+	return c.alg
 }

@@ -21,7 +21,7 @@ import (
 // checkClaims checks that what was signed names the artifact.
 func (v *Verifier) checkClaims(c candidate) Check {
 	ch := Check{Name: CheckClaims}
-	want := "sha256:" + hex.EncodeToString(c.digest)
+	want := c.algorithm() + ":" + hex.EncodeToString(c.digest)
 	sc, err := c.entity.SignatureContent()
 	if err != nil {
 		ch.Reason = err.Error()
@@ -88,16 +88,15 @@ func (v *Verifier) checkClaims(c candidate) Check {
 	return ch
 }
 
-// digestAs hashes the signed bytes with the named algorithm; the SHA-256
-// digest is known already.
+// digestAs hashes the signed bytes with the named algorithm; the
+// artifact's own digest is known already.
 func (c candidate) digestAs(alg string) ([]byte, error) {
+	if (c.kind == "file" || c.signed == nil) && protoAlgorithms[alg] == c.algorithm() {
+		return c.digest, nil
+	}
 	var h hash.Hash
 	switch alg {
 	case "SHA2_256":
-		if c.kind == "file" || c.signed == nil {
-			// A file's SHA-256 digest is c.digest.
-			return c.digest, nil
-		}
 		h = sha256.New()
 	case "SHA2_384":
 		h = sha512.New384()
@@ -107,7 +106,7 @@ func (c candidate) digestAs(alg string) ([]byte, error) {
 		return nil, fmt.Errorf("unsupported message digest algorithm %q", alg)
 	}
 	if c.signed == nil {
-		return nil, fmt.Errorf("cannot recompute a %s digest of the artifact", alg)
+		return nil, fmt.Errorf("the signature is over the artifact's %s digest, and only its %s digest is known", alg, c.algorithm())
 	}
 	r, err := c.signed()
 	if err != nil {
@@ -151,3 +150,6 @@ func parseStatement(payloadType string, p []byte) (statement, error) {
 	}
 	return st, nil
 }
+
+// protoAlgorithms maps a bundle's digest algorithm to a digest's.
+var protoAlgorithms = map[string]string{"SHA2_256": "sha256", "SHA2_384": "sha384", "SHA2_512": "sha512"}

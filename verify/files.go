@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 type FileSpec struct {
 	// Path is the file.
 	Path string
-	// Digest, in place of Path, is the artifact's digest, sha256:<hex>,
+	// Digest, in place of Path, is the artifact's digest, sha256:<hex>
+	// (or sha384:, sha512:),
 	// for a caller who holds the digest and not the file. A message
 	// signature must then be over that digest, a DSSE statement must
 	// name it; BundlePath is required.
@@ -55,13 +57,14 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 		return a
 	}
 	var digest []byte
+	alg := "sha256"
 	var err error
 	switch {
 	case f.Digest != "" && bp == "":
 		a.Error = fmt.Sprintf("digest %s: name its bundle (a digest has no file to find FILE%s beside)", f.Digest, artifact.BundleSuffix)
 		return a
 	case f.Digest != "":
-		digest, err = ParseDigest(f.Digest)
+		alg, digest, err = ParseDigest(f.Digest)
 	default:
 		digest, err = fileDigest(f.Path)
 	}
@@ -69,13 +72,13 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 		a.Error = err.Error()
 		return a
 	}
-	a.Digest = "sha256:" + hex.EncodeToString(digest)
+	a.Digest = alg + ":" + hex.EncodeToString(digest)
 	raw, err := readFileLimited(bp, maxBundleSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		a.Error = fmt.Sprintf("no signature found: the bundle %s does not exist (sign the file with `cosign sign-blob --bundle %s`, or name its bundle)", bp, bp)
 		return a
 	}
-	c := candidate{location: bp, digest: digest, kind: "file", format: artifact.FormatBundle}
+	c := candidate{location: bp, digest: digest, alg: alg, kind: "file", format: artifact.FormatBundle}
 	if f.Digest == "" {
 		c.signed = func() (io.ReadCloser, error) { return os.Open(f.Path) }
 	}
@@ -133,12 +136,16 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 	return readLimited(f, limit)
 }
 
-// ParseDigest reads a sha256:<hex> digest, the only kind a digest may be.
-func ParseDigest(s string) ([]byte, error) {
+// digestSizes are the digests an artifact may be given as, by algorithm.
+var digestSizes = map[string]int{"sha256": sha256.Size, "sha384": sha512.Size384, "sha512": sha512.Size}
+
+// ParseDigest reads an artifact's digest, ALG:HEX with ALG sha256, sha384
+// or sha512 (npm's provenance subjects are sha512).
+func ParseDigest(s string) (alg string, digest []byte, err error) {
 	alg, hx, ok := strings.Cut(s, ":")
 	d, err := hex.DecodeString(hx)
-	if !ok || alg != "sha256" || err != nil || len(d) != sha256.Size {
-		return nil, fmt.Errorf("digest %q: want sha256: and 64 hex digits", s)
+	if size, known := digestSizes[alg]; !ok || !known || err != nil || len(d) != size {
+		return "", nil, fmt.Errorf("digest %q: want sha256:, sha384: or sha512: and the digest in hex", s)
 	}
-	return d, nil
+	return alg, d, nil
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -213,7 +214,8 @@ func TestVerifyDigests(t *testing.T) {
 		{name: "message signature over another digest", digest: other, bundle: blob, wantFailed: []string{CheckClaims, CheckSignature}},
 		{name: "statement for another subject", digest: other, bundle: stmt, wantFailed: []string{CheckClaims}},
 		{name: "no bundle named", digest: digest, noBundle: true, wantError: "name its bundle"},
-		{name: "not a sha256 digest", digest: "sha512:" + hexOf(sum), bundle: blob, wantError: "want sha256: and 64 hex digits"},
+		{name: "a sha512 digest of a sha256 signature", digest: "sha512:" + hexOf(sha512Sum(content)), bundle: blob, wantFailed: []string{CheckClaims, CheckSignature}},
+		{name: "not a digest", digest: "md5:" + hexOf(sum[:16]), bundle: blob, wantError: "want sha256:, sha384: or sha512:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,3 +250,8 @@ func TestVerifyDigests(t *testing.T) {
 }
 
 func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }
+
+func sha512Sum(b []byte) []byte {
+	s := sha512.Sum512(b)
+	return s[:]
+}

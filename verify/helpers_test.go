@@ -44,7 +44,12 @@ const (
 )
 
 // virtual is sigstore-go's in-process Sigstore, as trusted material without
-// certificate transparency logs (its certificates carry no SCT).
+// certificate transparency logs. Its CA issues certificates without an SCT
+// (sigstore-go's testing CA has no CT log to send precertificates to),
+// though it lists a CT log key: the unit tests model an instance without a
+// CT log. SCTs are checked on the test bed, whose Fulcio embeds them
+// (bed_test.go), and a root that lists a CT log refuses these certificates
+// (TestVerifyImages).
 type virtual struct {
 	*ca.VirtualSigstore
 }

@@ -193,6 +193,15 @@ func TestVerifyImages(t *testing.T) {
 		},
 		wantFailed: []string{CheckCertificateChain},
 	}, {
+		// The virtual Sigstore lists a CT log but its certificates carry
+		// no SCT: a root that lists a CT log requires one.
+		name: "certificate without an SCT, the trusted root lists a CT log",
+		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
+			attachLegacy(t, d, signLegacy(t, vs, testIdentity, testIssuer, d, soon()))
+			return vs.VirtualSigstore
+		},
+		wantFailed: []string{CheckCertificateChain},
+	}, {
 		name: "log time outside the certificate's validity",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
 			attachLegacy(t, d, signLegacy(t, vs, testIdentity, testIssuer, d, time.Now().Add(30*time.Minute)))

@@ -35,7 +35,7 @@ func (v *Verifier) checkSignature(c candidate) Check {
 		}
 	} else if sc.MessageSignatureContent() != nil {
 		// A digest only: the signature must be over it.
-		err := sgverify.VerifySignatureWithArtifactDigests(sc, vc, v.trusted, []sgverify.ArtifactDigest{{Algorithm: "sha256", Digest: c.digest}})
+		err := sgverify.VerifySignatureWithArtifactDigests(sc, vc, v.trusted, []sgverify.ArtifactDigest{{Algorithm: c.algorithm(), Digest: c.digest}})
 		if err != nil {
 			ch.Reason = fmt.Sprintf("the signature does not verify over the digest %x with the signing key (altered after signing, or another artifact's?): %v", c.digest, err)
 			return ch

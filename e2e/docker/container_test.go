@@ -131,7 +131,7 @@ func TestContainerSignAndVerify(t *testing.T) {
 	checkNoSecrets(t, s, e.GHCR.Password, e.DockerHub.Password, "ghs_notusedonthebed")
 
 	// A reference client accepts what the container signed.
-	cosign := exec.CommandContext(t.Context(), e.Cosign3, "verify-blob", "--trusted-root", e.TrustedRoot, "--insecure-ignore-sct",
+	cosign := exec.CommandContext(t.Context(), e.Cosign3, "verify-blob", "--trusted-root", e.TrustedRoot,
 		"--certificate-identity", identity, "--certificate-oidc-issuer", e.Issuer,
 		"--bundle", filepath.Join(ws, bundle), filepath.Join(ws, archive))
 	cosign.Env = e.ToolEnv(t)

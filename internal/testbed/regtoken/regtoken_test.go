@@ -76,7 +76,10 @@ func TestTokenShape(t *testing.T) {
 	}
 	other := newAuthority(t, "auth.docker.io")
 	for name, check := range map[string]func() error{
-		"expired":       func() error { _, err := a.Verify(raw, "registry.docker.io", now.Add(5*time.Minute+2*Leeway)); return err },
+		"expired": func() error {
+			_, err := a.Verify(raw, "registry.docker.io", now.Add(5*time.Minute+2*Leeway))
+			return err
+		},
 		"not yet valid": func() error { _, err := a.Verify(raw, "registry.docker.io", now.Add(-2*Leeway)); return err },
 		"other service": func() error { _, err := a.Verify(raw, "ghcr.io", now); return err },
 		"other key":     func() error { _, err := other.Verify(raw, "registry.docker.io", now); return err },
@@ -174,7 +177,9 @@ func TestServer(t *testing.T) {
 	t.Parallel()
 	policy := Policy{User: "u", Password: "p", Public: PublicNamespace("public")}
 	pull := func(name string) Access { return Access{Type: "repository", Name: name, Actions: []string{"pull"}} }
-	both := func(name string) Access { return Access{Type: "repository", Name: name, Actions: []string{"pull", "push"}} }
+	both := func(name string) Access {
+		return Access{Type: "repository", Name: name, Actions: []string{"pull", "push"}}
+	}
 	for _, tc := range []struct {
 		name       string
 		style      Style

@@ -121,7 +121,8 @@ func signerClaims(t *testing.T) (tbenv.Claims, string) {
 // against Rekor v2 and the TSA (a Sigstore bundle as an OCI referrer),
 // verified with the trusted root alone; and cosign v2.6.5 the legacy way
 // (a sha256-<hex>.sig tag, Rekor v1), verified the way older verifiers are
-// configured, with a Fulcio root and a Rekor key.
+// configured, with a Fulcio root, a Rekor key and a CT log key. Both check
+// the certificate's SCT.
 var imageClients = []struct {
 	name   string
 	sign   func(t *testing.T, c *cosign, ref name.Digest, token string) string
@@ -137,22 +138,23 @@ var imageClients = []struct {
 		check: func(t *testing.T, reg tbenv.Registry, ref name.Digest, _ string) { checkReferrer(t, reg, ref) },
 		verify: func(t *testing.T, c *cosign, ref name.Digest, identity, issuer string) (string, error) {
 			return c.run(t, c.e.Cosign3, nil, "verify", "--trusted-root="+c.e.TrustedRoot,
-				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
-				"--insecure-ignore-sct", ref.String())
+				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, ref.String())
 		},
 	},
 	{
 		name: "cosign2-legacy",
 		sign: func(t *testing.T, c *cosign, ref name.Digest, token string) string {
-			// --insecure-skip-verify: the bed has no CT log, so Fulcio's
-			// certificates carry no SCT to check.
+			// cosign checks the certificate's SCT against the trusted
+			// root's CT log before it signs.
 			return c.mustRun(t, c.e.Cosign2, nil, "sign", "--yes", "--identity-token="+token,
 				"--fulcio-url="+c.e.FulcioURL, "--rekor-url="+c.e.RekorURL,
-				"--trusted-root="+c.e.TrustedRoot, "--insecure-skip-verify", ref.String())
+				"--trusted-root="+c.e.TrustedRoot, ref.String())
 		},
 		check: func(t *testing.T, reg tbenv.Registry, ref name.Digest, out string) {
-			if !strings.Contains(out, "tlog entry created with index") {
-				t.Errorf("cosign did not report a Rekor v1 entry:\n%s", out)
+			for _, want := range []string{"Successfully verified SCT", "tlog entry created with index"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("cosign did not say %q:\n%s", want, out)
+				}
 			}
 			tags, err := remote.List(ref.Context(), remote.WithAuth(reg.Authenticator()))
 			if err != nil {
@@ -163,10 +165,10 @@ var imageClients = []struct {
 			}
 		},
 		verify: func(t *testing.T, c *cosign, ref name.Digest, identity, issuer string) (string, error) {
-			legacyTrust := []string{"SIGSTORE_ROOT_FILE=" + c.e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + c.e.RekorPubKey}
+			legacyTrust := []string{"SIGSTORE_ROOT_FILE=" + c.e.FulcioRoot, "SIGSTORE_REKOR_PUBLIC_KEY=" + c.e.RekorPubKey,
+				"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + c.e.CTLogPubKey}
 			return c.run(t, c.e.Cosign2, legacyTrust, "verify", "--rekor-url="+c.e.RekorURL,
-				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer,
-				"--insecure-ignore-sct", ref.String())
+				"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, ref.String())
 		},
 	},
 }
@@ -286,6 +288,6 @@ func TestCosign3Blob(t *testing.T) {
 	}
 	checkVerify(t, e, func(identity, issuer string) (string, error) {
 		return c.run(t, e.Cosign3, nil, "verify-blob", "--trusted-root="+e.TrustedRoot, "--bundle="+bundle,
-			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, "--insecure-ignore-sct", file)
+			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, file)
 	})
 }

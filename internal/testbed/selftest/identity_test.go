@@ -2,14 +2,21 @@ package selftest
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/json"
+	"io"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 )
@@ -118,11 +125,19 @@ func TestToken(t *testing.T) {
 }
 
 // TestFulcioCertificate trades tokens for certificates through
-// sigstore-go's Fulcio client and checks the identity they carry and their
-// chain to the bed's root.
+// sigstore-go's Fulcio client and checks the identity they carry, their
+// chain to the bed's root, and their embedded SCT: signed by the bed's CT
+// log, as the trusted root lists it, which has logged each certificate.
 func TestFulcioCertificate(t *testing.T) {
 	t.Parallel()
 	e := tbenv.Load(t)
+	tr, err := root.NewTrustedRootFromPath(e.TrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tr.CTLogs()); n != 1 {
+		t.Fatalf("the trusted root lists %d CT logs, want the bed's one", n)
+	}
 	roots := x509.NewCertPool()
 	pemRoot, err := os.ReadFile(e.FulcioRoot)
 	if err != nil {
@@ -131,21 +146,56 @@ func TestFulcioCertificate(t *testing.T) {
 	if !roots.AppendCertsFromPEM(pemRoot) {
 		t.Fatalf("%s holds no certificate", e.FulcioRoot)
 	}
-	before := e.CertificatesIssued(t)
+	before, logged := e.CertificatesIssued(t), ctTreeSize(t, e)
 	t.Run("issue", func(t *testing.T) {
 		for _, w := range workflows {
 			t.Run(w.name, func(t *testing.T) {
 				t.Parallel()
-				checkCertificate(t, e, roots, w.claims, w.identity, w.ext)
+				checkCertificate(t, e, tr, roots, w.claims, w.identity, w.ext)
 			})
 		}
 	})
 	if after := e.CertificatesIssued(t); after < before+len(workflows) {
 		t.Errorf("fulcio_new_certs went from %d to %d, want at least %d more", before, after, len(workflows))
 	}
+	// An SCT promises inclusion; Trillian's signer merges the
+	// precertificates within a moment (it sequences every 100 ms).
+	want := logged + uint64(len(workflows))
+	deadline := time.Now().Add(30 * time.Second)
+	for ctTreeSize(t, e) < want && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := ctTreeSize(t, e); got < want {
+		t.Errorf("the CT log holds %d entries 30s after issuing; want at least %d (%d before, %d precertificates since)", got, want, logged, len(workflows))
+	}
 }
 
-func checkCertificate(t *testing.T, e *tbenv.Env, roots *x509.CertPool, claims tbenv.Claims, identity string, ext certificate.Extensions) {
+// ctTreeSize reads the size of the CT log's tree from its get-sth (RFC
+// 6962, section 4.3).
+func ctTreeSize(t *testing.T, e *tbenv.Env) uint64 {
+	t.Helper()
+	resp, err := http.Get(e.CTLogURL + "/ct/v1/get-sth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/ct/v1/get-sth: status %d, %v: %.200s", e.CTLogURL, resp.StatusCode, err, b)
+	}
+	var sth struct {
+		TreeSize *uint64 `json:"tree_size"`
+	}
+	if err := json.Unmarshal(b, &sth); err != nil || sth.TreeSize == nil {
+		t.Fatalf("get-sth answered no tree size (%v): %.200s", err, b)
+	}
+	return *sth.TreeSize
+}
+
+// oidSCTList is the embedded SCT list extension (RFC 6962, section 3.3).
+var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+
+func checkCertificate(t *testing.T, e *tbenv.Env, tr root.TrustedMaterial, roots *x509.CertPool, claims tbenv.Claims, identity string, ext certificate.Extensions) {
 	kp, err := sign.NewEphemeralKeypair(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -159,9 +209,18 @@ func checkCertificate(t *testing.T, e *tbenv.Env, roots *x509.CertPool, claims t
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: cert.NotBefore,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}); err != nil {
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: cert.NotBefore,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}})
+	if err != nil {
 		t.Errorf("the certificate does not chain to the bed's Fulcio root: %v", err)
+	}
+	if !slices.ContainsFunc(cert.Extensions, func(x pkix.Extension) bool { return x.Id.Equal(oidSCTList) }) {
+		t.Errorf("the certificate has no embedded SCT list (extension %s)", oidSCTList)
+	}
+	// As sigstore-go checks it: the SCT's log is in the trusted root and
+	// its signature over the precertificate verifies with the log's key.
+	if err := verify.VerifySignedCertificateTimestamp(chains, 1, tr); err != nil {
+		t.Errorf("the certificate's SCT does not verify against the trusted root's CT log: %v", err)
 	}
 	sum, err := certificate.SummarizeCertificate(cert)
 	if err != nil {

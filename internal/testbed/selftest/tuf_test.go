@@ -14,7 +14,7 @@ import (
 // and its initial root (TUF_MIRROR, TUF_ROOT_JSON; no --trusted-root, no
 // --signing-config), signs a file with the signing config it reads from
 // the repository, which, as the public one, names Rekor v1 and the TSA,
-// and verifies it with the trusted root it reads from there.
+// and verifies it, SCT included, with the trusted root it reads from there.
 func TestCosignTUF(t *testing.T) {
 	t.Parallel()
 	e := tbenv.Load(t)
@@ -39,7 +39,7 @@ func TestCosignTUF(t *testing.T) {
 	}
 	checkVerify(t, e, func(identity, issuer string) (string, error) {
 		return c.run(t, e.Cosign3, tufEnv, "verify-blob", "--bundle="+bundle,
-			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, "--insecure-ignore-sct", file)
+			"--certificate-identity="+identity, "--certificate-oidc-issuer="+issuer, file)
 	})
 }
 

@@ -67,6 +67,14 @@ type Env struct {
 	// TSAChain is a PEM file with the TSA's chain, new at each start.
 	TSAChain string `env:"SIGIL_TB_TSA_CHAIN"`
 
+	// CTLogURL is the certificate transparency log Fulcio sends each
+	// certificate to, with its prefix (its API is under
+	// CTLogURL + "/ct/v1/"); Fulcio's certificates embed its SCT.
+	CTLogURL string `env:"SIGIL_TB_CTLOG_URL"`
+	// CTLogPubKey is a PEM file with the CT log's ECDSA P-256 key, stable
+	// across starts.
+	CTLogPubKey string `env:"SIGIL_TB_CTLOG_PUBKEY"`
+
 	// GHCR stands for ghcr.io: bearer tokens from /token on its own host,
 	// anonymous pulls of public repositories, no referrers API (404).
 	GHCR Registry `env:"SIGIL_TB_GHCR"`
@@ -87,8 +95,8 @@ type Env struct {
 	// anyone may pull; every other repository is private (see PublicRepo).
 	PublicNamespace string `env:"SIGIL_TB_PUBLIC_NAMESPACE"`
 
-	// TrustedRoot is trusted_root.json covering Fulcio, both Rekors and
-	// the TSA.
+	// TrustedRoot is trusted_root.json covering Fulcio, both Rekors, the
+	// TSA and the CT log.
 	TrustedRoot string `env:"SIGIL_TB_TRUSTED_ROOT"`
 	// SigningConfig names Fulcio and Rekor v1.
 	SigningConfig string `env:"SIGIL_TB_SIGNING_CONFIG"`

@@ -32,6 +32,8 @@ SIGIL_TB_REKOR_V2_PUBKEY='/tb/trust/rekor2.pub'
 SIGIL_TB_TSA_URL="http://127.0.0.1:6"
 
 SIGIL_TB_TSA_CHAIN=/tb/trust/tsa.pem
+SIGIL_TB_CTLOG_URL='http://127.0.0.1:9/sigil'
+SIGIL_TB_CTLOG_PUBKEY='/tb/trust/ctlog.pub'
 SIGIL_TB_GHCR='127.0.0.1:7'
 SIGIL_TB_GHCR_USER='sigil'
 SIGIL_TB_GHCR_PASSWORD='p1'
@@ -74,6 +76,8 @@ func TestParse(t *testing.T) {
 		RekorV2PubKey:        "/tb/trust/rekor2.pub",
 		TSAURL:               "http://127.0.0.1:6",
 		TSAChain:             "/tb/trust/tsa.pem",
+		CTLogURL:             "http://127.0.0.1:9/sigil",
+		CTLogPubKey:          "/tb/trust/ctlog.pub",
 		GHCR:                 Registry{Name: "ghcr", Host: "127.0.0.1:7", User: "sigil", Password: "p1"},
 		DockerHub:            Registry{Name: "dockerhub", Host: "127.0.0.1:8", User: "sigil", Password: "p2"},
 		GHCRRedirect:         Registry{Name: "ghcr_redirect", Host: "127.0.0.1:9", User: "sigil", Password: "p1"},

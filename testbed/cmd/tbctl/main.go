@@ -12,6 +12,7 @@
 //	tbctl secret    write a random secret to a file unless it exists
 //	tbctl keygen    write a private key (PKCS#8 PEM) and its public key
 //	tbctl tokenkey  write the registry token key and certificate unless they exist
+//	tbctl enckey    write a private key again, password-encrypted (legacy PEM)
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
 //	tbctl tuf       write the bed's TUF repository (and two broken copies)
@@ -34,6 +35,7 @@ var commands = map[string]func(args []string) error{
 	"secret":   secret,
 	"keygen":   keygen,
 	"tokenkey": tokenkey,
+	"enckey":   enckey,
 	"wait":     wait,
 	"get":      get,
 	"tuf":      tufCmd,

@@ -135,6 +135,46 @@ func readPKCS8(path string) (any, error) {
 	return key, nil
 }
 
+// enckey writes a PKCS#8 PEM private key again, encrypted with a
+// password in the legacy PEM way (RFC 1423: Proc-Type and DEK-Info headers,
+// AES-256). That is the only form Trillian's PEMKeyFile, through which the
+// CT log's front end takes its signing key, reads: it refuses a key without
+// a password (github.com/google/trillian crypto/keys/pem, ReadPrivateKeyFile).
+// The output is written at every start; the key itself stays the same.
+func enckey(args []string) error {
+	fs := flag.NewFlagSet("enckey", flag.ContinueOnError)
+	in := fs.String("in", "", "PKCS#8 PEM private key (required)")
+	passFile := fs.String("password-file", "", "file holding the password (required)")
+	out := fs.String("out", "", "encrypted PEM file to write (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *in == "" || *passFile == "" || *out == "" {
+		return errors.New("--in, --password-file and --out are required")
+	}
+	b, err := os.ReadFile(*in)
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		return fmt.Errorf("%s holds no PRIVATE KEY PEM block", *in)
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err != nil {
+		return fmt.Errorf("%s: %w", *in, err)
+	}
+	pass, err := readSecret(*passFile)
+	if err != nil {
+		return err
+	}
+	//lint:ignore SA1019 Trillian's PEMKeyFile reads only this legacy encryption.
+	enc, err := x509.EncryptPEMBlock(rand.Reader, blk.Type, blk.Bytes, []byte(pass), x509.PEMCipherAES256) //nolint:staticcheck
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(*out, pem.EncodeToMemory(enc), 0o600)
+}
+
 // tokenkey writes the registry token key pair (regtoken.KeyPair: a P-256
 // key, PKCS#8 PEM, and its self-signed certificate, PEM) unless the key
 // exists, so tokens and the registry's rootcertbundle stay valid across

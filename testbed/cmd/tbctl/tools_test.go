@@ -92,3 +92,53 @@ func TestSecretAndTokenkey(t *testing.T) {
 		t.Errorf("a mismatched pair: %v, want an error saying to delete it", err)
 	}
 }
+
+func TestEnckey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, pub, pass, enc := filepath.Join(dir, "k.pem"), filepath.Join(dir, "k.pub"), filepath.Join(dir, "pass"), filepath.Join(dir, "k.enc")
+	if err := keygen([]string{"--type", "ecdsa-p256", "--out", key, "--pub", pub}); err != nil {
+		t.Fatal(err)
+	}
+	if err := secret([]string{pass}); err != nil {
+		t.Fatal(err)
+	}
+	if err := enckey([]string{"--in", key, "--password-file", pass, "--out", enc}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(enc)
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Headers["DEK-Info"] == "" {
+		t.Fatalf("%s is not a legacy encrypted PEM:\n%s", enc, b)
+	}
+	password, err := readSecret(pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Trillian's PEMKeyFile decrypts the key this way.
+	//lint:ignore SA1019 the reader under test uses the legacy encryption.
+	der, err := x509.DecryptPEMBlock(blk, []byte(password)) //nolint:staticcheck
+	if err != nil {
+		t.Fatalf("decrypting with the password: %v", err)
+	}
+	// A wrong password fails the padding check, or (rarely) yields bytes
+	// that are no key.
+	//lint:ignore SA1019 as above.
+	if d, err := x509.DecryptPEMBlock(blk, []byte("wrong")); err == nil { //nolint:staticcheck
+		if _, err := x509.ParsePKCS8PrivateKey(d); err == nil {
+			t.Error("a wrong password decrypted the key")
+		}
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := os.ReadFile(key)
+	oblk, _ := pem.Decode(orig)
+	if want, _ := x509.ParsePKCS8PrivateKey(oblk.Bytes); !k.(*ecdsa.PrivateKey).Equal(want) {
+		t.Error("the decrypted key is not the original key")
+	}
+	if err := enckey([]string{"--in", pub, "--password-file", pass, "--out", enc}); err == nil {
+		t.Error("enckey of a public key succeeded, want an error")
+	}
+}
