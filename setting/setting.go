@@ -31,6 +31,8 @@ const (
 	Credentials    Setting = "registry-credentials"
 	GitHubToken    Setting = "github-token"
 	AllowPublicLog Setting = "allow-public-log"
+	TUFMirror      Setting = "tuf-mirror"
+	TUFRoot        Setting = "tuf-root"
 )
 
 // Bounds of the concurrency setting, shared by sign and verify.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Starts the test bed: a real Sigstore (Fulcio with a CT log, Rekor v1 on
-# Trillian and MariaDB, Rekor v2, a timestamp authority), registry stand-ins
-# for ghcr.io and docker.io and the GitHub runtime stand-in, all on
-# 127.0.0.1, then writes
+# Trillian and MariaDB, Rekor v2, a timestamp authority, a TUF repository
+# serving its trust material), registry stand-ins for ghcr.io and docker.io
+# and the GitHub runtime stand-in, all on 127.0.0.1, then writes
 # $SIGIL_TB_DIR/env.
 #
 # Idempotent: a running, healthy bed is reused; a half-running one is stopped
@@ -44,7 +44,7 @@ done
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 # The processes of a bed, in start order.
-services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor ctlog)
+services=(mysqld ns-log ns-tsa tbctl registry rekor2 tsa fulcio trillian-server trillian-signer rekor ctlog tuf)
 
 # Reuse a running bed whose env file exists and whose services all answer.
 if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
@@ -55,7 +55,7 @@ if [ -f "$dir/env" ] && [ -x "$dir/bin/tbctl" ]; then
 		. "$dir/env"
 		for url in "$SIGIL_TB_ISSUER/.well-known/openid-configuration" "$SIGIL_TB_FULCIO_URL/api/v1/rootCert" \
 			"$SIGIL_TB_REKOR_URL/api/v1/log" "$SIGIL_TB_REKOR_V2_URL/healthz" "$SIGIL_TB_TSA_URL/api/v1/timestamp/certchain" \
-			"$SIGIL_TB_CTLOG_URL/ct/v1/get-sth"; do
+			"$SIGIL_TB_CTLOG_URL/ct/v1/get-sth" "$SIGIL_TB_TUF_URL/timestamp.json"; do
 			"$dir/bin/tbctl" wait --name check --url "$url" --timeout 5s 2>/dev/null || { healthy=0; break; }
 		done
 	fi
@@ -122,10 +122,10 @@ cosign3=$(bin cosign3 "$COSIGN3_VERSION")/cosign
 # --- ports --------------------------------------------------------------
 # Host ports are chosen free; inside a namespace the ports are fixed, since
 # each namespace has a loopback of its own.
-mapfile -t p < <("$tbctl" ports 15)
+mapfile -t p < <("$tbctl" ports 16)
 github=${p[0]} ghcr=${p[1]} dockerhub=${p[2]} fulcio_port=${p[3]} fulcio_metrics=${p[4]}
 rekor_port=${p[5]} rekor2_http=${p[6]} rekor2_grpc=${p[7]} rekor2_metrics=${p[8]} tsa_port=${p[9]}
-ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${p[13]} ctlog_port=${p[14]}
+ghcr_redirect=${p[10]} pages=${p[11]} dockerhub_auth=${p[12]} dockerhub_noref=${p[13]} ctlog_port=${p[14]} tuf_port=${p[15]}
 # Docker Hub's token service lives on another host (auth.docker.io); the
 # bed's is named localhost, not 127.0.0.1: go-containerregistry refuses a
 # bearer realm that is a loopback or private IP literal other than the
@@ -372,6 +372,37 @@ HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
 	--tsa-config=ANY \
 	--out "$trust/signing_config_v2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (Rekor v2) failed"; }
 
+# --- TUF repository ----------------------------------------------------------
+# The trust material as the public instance distributes it, under the public
+# target names and in the public shapes (sigstore/root-signing, targets/):
+# signing_config.v0.2.json names Fulcio, Rekor v1 and the TSA;
+# signing_config_rekor_v2.v0.2.json adds Rekor v2 before Rekor v1. Its keys
+# and root (keys/tuf-*) are kept across restarts; /expired and /badsig serve
+# broken copies for negative tests.
+tufsc=$state/tuf-targets
+mkdir -p "$tufsc"
+HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
+	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
+	--out "$tufsc/signing_config.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v1) failed"; }
+HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor2_url,api-version=2,start-time=$since,operator=sigil-testbed" \
+	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
+	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
+	--out "$tufsc/signing_config_rekor_v2.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v2) failed"; }
+"$tbctl" tuf --keys "$keys" --out "$dir/tuf" --target "trusted_root.json=$trust/trusted_root.json" \
+	--target "signing_config.v0.2.json=$tufsc/signing_config.v0.2.json" \
+	--target "signing_config_rekor_v2.v0.2.json=$tufsc/signing_config_rekor_v2.v0.2.json" || die "tbctl tuf failed"
+cp "$keys/tuf-root.json" "$trust/tuf-root.json"
+tuf_url=http://127.0.0.1:$tuf_port
+start tuf "$tbctl" tufserve --listen "127.0.0.1:$tuf_port" --dir "$dir/tuf"
+ready tuf "$tuf_url/timestamp.json"
+ready tuf "$tuf_url/expired/timestamp.json"
+
 # --- the env file, written last and atomically --------------------------------
 # kv KEY VALUE: one shell-sourceable line; values are single-quoted.
 kv() {
@@ -413,6 +444,10 @@ kv() {
 	kv SIGIL_TB_TRUSTED_ROOT "$trust/trusted_root.json"
 	kv SIGIL_TB_SIGNING_CONFIG "$trust/signing_config.json"
 	kv SIGIL_TB_SIGNING_CONFIG_V2 "$trust/signing_config_v2.json"
+	kv SIGIL_TB_TUF_URL "$tuf_url"
+	kv SIGIL_TB_TUF_ROOT "$trust/tuf-root.json"
+	kv SIGIL_TB_TUF_EXPIRED_URL "$tuf_url/expired"
+	kv SIGIL_TB_TUF_BADSIG_URL "$tuf_url/badsig"
 	kv SIGIL_TB_COSIGN2 "$cosign2"
 	kv SIGIL_TB_COSIGN3 "$cosign3"
 } >"$dir/env.tmp"

@@ -42,8 +42,11 @@ type Services struct {
 // take precedence over the signing config.
 type ServiceOptions struct {
 	SigningConfigPath string
-	FulcioURL         string
-	RekorURL          string
+	// SigningConfig is a signing config already read, e.g. from TUF
+	// (TUF.SigningConfig); it is used when SigningConfigPath is empty.
+	SigningConfig *root.SigningConfig
+	FulcioURL     string
+	RekorURL      string
 	// RekorVersion applies to RekorURL; 0 means 1.
 	RekorVersion uint32
 	TSAURL       string
@@ -60,6 +63,11 @@ func SelectServices(o ServiceOptions, now time.Time) (Services, error) {
 		}
 		if s, err = fromSigningConfig(sc, now); err != nil {
 			return s, setting.Errorf(setting.SigningConfig, "%s: %v", o.SigningConfigPath, err)
+		}
+	} else if o.SigningConfig != nil {
+		var err error
+		if s, err = fromSigningConfig(o.SigningConfig, now); err != nil {
+			return s, fmt.Errorf("signing config: %w", err)
 		}
 	} else {
 		s = Services{FulcioURL: PublicFulcioURL, RekorURL: PublicRekorURL, RekorVersion: 1}

@@ -103,6 +103,22 @@ type Env struct {
 	// SigningConfigV2 names Fulcio, Rekor v2 and the TSA.
 	SigningConfigV2 string `env:"SIGIL_TB_SIGNING_CONFIG_V2"`
 
+	// TUFURL is the bed's TUF repository, laid out and signed as the
+	// public one (consistent snapshots, ECDSA P-256 keys): its targets are
+	// trusted_root.json (the TrustedRoot file), signing_config.v0.2.json
+	// (Fulcio, Rekor v1, the TSA) and signing_config_rekor_v2.v0.2.json
+	// (Fulcio, Rekor v2 then v1, the TSA), the shapes the public instance
+	// distributes.
+	TUFURL string `env:"SIGIL_TB_TUF_URL"`
+	// TUFRoot is a file holding the repository's root.json, a client's
+	// initial root; it stays the same across restarts of the bed.
+	TUFRoot string `env:"SIGIL_TB_TUF_ROOT"`
+	// TUFExpiredURL serves the repository with a timestamp that expired an
+	// hour before the bed started; TUFBadSigURL with targets metadata
+	// signed by a key the root does not name. Clients must refuse both.
+	TUFExpiredURL string `env:"SIGIL_TB_TUF_EXPIRED_URL"`
+	TUFBadSigURL  string `env:"SIGIL_TB_TUF_BADSIG_URL"`
+
 	// Cosign2 and Cosign3 are the reference clients' binaries (v2.6.5,
 	// v3.1.3).
 	Cosign2 string `env:"SIGIL_TB_COSIGN2"`

@@ -51,6 +51,10 @@ SIGIL_TB_PUBLIC_NAMESPACE='public'
 SIGIL_TB_TRUSTED_ROOT='/tb/trust/trusted_root.json'
 SIGIL_TB_SIGNING_CONFIG='/tb/trust/signing_config.json'
 SIGIL_TB_SIGNING_CONFIG_V2='/tb/trust/signing_config_v2.json'
+SIGIL_TB_TUF_URL='http://127.0.0.1:12'
+SIGIL_TB_TUF_ROOT='/tb/trust/tuf-root.json'
+SIGIL_TB_TUF_EXPIRED_URL='http://127.0.0.1:12/expired'
+SIGIL_TB_TUF_BADSIG_URL='http://127.0.0.1:12/badsig'
 SIGIL_TB_COSIGN2='/c/cosign2'
 SIGIL_TB_COSIGN3='/c/cosign3'
 `
@@ -83,6 +87,10 @@ func TestParse(t *testing.T) {
 		TrustedRoot:          "/tb/trust/trusted_root.json",
 		SigningConfig:        "/tb/trust/signing_config.json",
 		SigningConfigV2:      "/tb/trust/signing_config_v2.json",
+		TUFURL:               "http://127.0.0.1:12",
+		TUFRoot:              "/tb/trust/tuf-root.json",
+		TUFExpiredURL:        "http://127.0.0.1:12/expired",
+		TUFBadSigURL:         "http://127.0.0.1:12/badsig",
 		Cosign2:              "/c/cosign2",
 		Cosign3:              "/c/cosign3",
 	}

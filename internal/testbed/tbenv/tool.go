@@ -3,7 +3,9 @@ package tbenv
 import (
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -45,4 +47,30 @@ func (e *Env) ToolEnv(t testing.TB) []string {
 		"HTTPS_PROXY=" + proxy.URL,
 		"HTTP_PROXY=" + proxy.URL,
 	}
+}
+
+// TUFEnv returns the environment that makes a Sigstore client run in
+// ToolEnv take its trust from the bed's TUF repository at mirror (TUFURL,
+// or TUFExpiredURL and TUFBadSigURL for negative tests) and from nowhere
+// else: TUF_MIRROR and TUF_ROOT_JSON, which cosign v3 and other clients of
+// sigstore-go's TUF client read, and the TUF_ROOT cache of toolEnv primed
+// with `tbctl tufcache` for the clients of sigstore's older TUF
+// client, such as Kyverno's CLI (its SigstoreBundle attestor reads the
+// trusted root only from there). Priming fails t unless the mirror
+// verifies; the broken mirrors need no priming (pass a nil toolEnv).
+func (e *Env) TUFEnv(t testing.TB, toolEnv []string, mirror string) []string {
+	t.Helper()
+	env := []string{"TUF_MIRROR=" + mirror, "TUF_ROOT_JSON=" + e.TUFRoot}
+	for _, kv := range toolEnv {
+		cache, ok := strings.CutPrefix(kv, "TUF_ROOT=")
+		if !ok {
+			continue
+		}
+		cmd := exec.CommandContext(t.Context(), filepath.Join(e.Dir, "bin", "tbctl"), "tufcache",
+			"--cache", cache, "--mirror", mirror, "--root", e.TUFRoot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tbenv: priming the TUF cache %s from %s: %v\n%s", cache, mirror, err, out)
+		}
+	}
+	return env
 }

@@ -15,6 +15,10 @@
 //	tbctl enckey    write a private key again, password-encrypted (legacy PEM)
 //	tbctl wait      poll a URL until it answers, bounded in time
 //	tbctl get       download a URL to a file
+//	tbctl tuf       write the bed's TUF repository (and two broken copies)
+//	tbctl tufserve  serve them
+//	tbctl tufcache  prime a TUF cache for clients of sigstore's older
+//	                TUF client (Kyverno's CLI)
 package main
 
 import (
@@ -34,6 +38,9 @@ var commands = map[string]func(args []string) error{
 	"enckey":   enckey,
 	"wait":     wait,
 	"get":      get,
+	"tuf":      tufCmd,
+	"tufserve": tufServe,
+	"tufcache": tufCache,
 }
 
 func main() {

@@ -259,7 +259,7 @@ func readSecret(path string) (string, error) {
 // loadOrCreateRSAKey reads a PKCS#8 PEM RSA key, or creates one at path, so
 // the issuer keeps its key across restarts of the bed.
 func loadOrCreateRSAKey(path string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	k, err := readPKCS8(path)
 	if errors.Is(err, os.ErrNotExist) {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -276,14 +276,6 @@ func loadOrCreateRSAKey(path string) (*rsa.PrivateKey, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s holds no PEM block; delete it to get a new key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w; delete it to get a new key", path, err)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {

@@ -83,16 +83,11 @@ func keygen(args []string) error {
 	if *out == "" || *pub == "" {
 		return errors.New("--out and --pub are required")
 	}
-	var key any
-	if b, err := os.ReadFile(*out); err == nil {
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return fmt.Errorf("%s holds no PEM block; delete it to get a new key", *out)
-		}
-		if key, err = x509.ParsePKCS8PrivateKey(blk.Bytes); err != nil {
-			return fmt.Errorf("%s: %w; delete it to get a new key", *out, err)
-		}
-	} else {
+	key, err := readPKCS8(*out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err != nil {
 		switch *typ {
 		case "ecdsa-p256":
 			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -121,6 +116,23 @@ func keygen(args []string) error {
 		return err
 	}
 	return writeFileAtomic(*pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+}
+
+// readPKCS8 reads a PKCS#8 PEM private key.
+func readPKCS8(path string) (any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s holds no PEM block; delete it to get a new key", path)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; delete it to get a new key", path, err)
+	}
+	return key, nil
 }
 
 // enckey writes a PKCS#8 PEM private key again, encrypted with a
