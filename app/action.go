@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,17 @@ func Action(ctx context.Context, rt *ghaction.Runtime, getenv func(string) strin
 	env.Name = fe.name
 	if env.Warn == nil {
 		env.Warn = func(s string) { _ = rt.Warningf("%s", s) }
+	}
+	if env.TUFCache == "" {
+		// The container's own file system, gone with the container: never
+		// a root-owned file in the runner's workspace or home.
+		dir, err := os.MkdirTemp("", "sigil-tuf-")
+		if err != nil {
+			_ = rt.Errorf("creating a directory for the TUF cache: %v", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		env.TUFCache = dir
 	}
 	var err error
 	switch mode := rt.Input("mode"); Mode(mode) {

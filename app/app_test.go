@@ -352,7 +352,7 @@ func TestDockerConfigInAContainer(t *testing.T) {
 	env := Env{Warn: func(s string) { warnings = append(warnings, s) }}
 	env.defaults(0)
 	tr := filepath.Join("..", "policy", "testdata", "private-no-ct.trusted_root.json")
-	d, err := setUp(tr, RegistryConfig{DockerConfigDir: filepath.Join(t.TempDir(), "missing")}, env)
+	d, err := setUp(t.Context(), Artifacts{TrustedRoot: tr, RegistryConfig: RegistryConfig{DockerConfigDir: filepath.Join(t.TempDir(), "missing")}}, false, false, env)
 	if err != nil || d.auth.DockerConfigDir != "" {
 		t.Fatalf("a missing Docker config failed the run (%v) or was kept (%q)", err, d.auth.DockerConfigDir)
 	}

@@ -36,6 +36,11 @@ type Env struct {
 	// Name renders a setting in messages as the front end calls it (an
 	// input, a flag). The default is the setting's own name.
 	Name func(setting.Setting) string
+	// TUFCache is where the TUF repository's verified metadata is kept.
+	// The default is the user's cache directory (sigil/tuf under it); the
+	// action uses a directory of the container's own that goes away with
+	// it (see trust.TUFOptions.CacheDir).
+	TUFCache string
 }
 
 func (e *Env) defaults(requestTimeout time.Duration) {
@@ -68,18 +73,77 @@ func pooledTransport() *http.Transport {
 }
 
 // deployment is what sign and verify set up the same way: the trusted root
-// (loaded once a run) and the registry access.
+// (loaded once a run, from a file or through TUF), the signing config TUF
+// distributes when sign needs one, and the registry access.
 type deployment struct {
 	trustedRoot *root.TrustedRoot
-	auth        registry.Auth
-	remote      []remote.Option
+	// policyRoot is the trusted root the generated policies carry: nil for
+	// the public instance, whose roots the cluster tools know.
+	policyRoot *root.TrustedRoot
+	// signingConfig is TUF's signing config, when asked for.
+	signingConfig *root.SigningConfig
+	auth          registry.Auth
+	remote        []remote.Option
 }
 
-func setUp(trustedRoot string, reg RegistryConfig, env Env) (*deployment, error) {
-	tr, err := trust.LoadTrustedRoot(trustedRoot)
-	if err != nil {
-		return nil, err
+// setUp loads the trust material and the registry access. A trusted root
+// not given as a file, and a signing config when wantConfig, come from the
+// TUF repository the settings name (the public instance's by default),
+// opened once.
+func setUp(ctx context.Context, a Artifacts, wantConfig, rekorV2 bool, env Env) (*deployment, error) {
+	d := &deployment{}
+	var tu *trust.TUF
+	openTUF := func() (*trust.TUF, error) {
+		if tu != nil {
+			return tu, nil
+		}
+		o := trust.TUFOptions{MirrorURL: a.TUFMirror, CacheDir: env.TUFCache, Transport: env.Transport}
+		if a.TUFRoot != "" {
+			b, err := os.ReadFile(a.TUFRoot)
+			if err != nil {
+				return nil, setting.Errorf(setting.TUFRoot, "reading %v", err)
+			}
+			o.InitialRoot = b
+		}
+		if o.CacheDir == "" {
+			dir, err := os.UserCacheDir()
+			if err != nil {
+				return nil, fmt.Errorf("no directory for the TUF cache (%w): set $XDG_CACHE_HOME or $HOME", err)
+			}
+			o.CacheDir = filepath.Join(dir, "sigil", "tuf")
+		}
+		var err error
+		tu, err = trust.OpenTUF(ctx, o)
+		return tu, err
 	}
+	if a.TrustedRoot != "" {
+		tr, err := trust.LoadTrustedRoot(a.TrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		d.trustedRoot, d.policyRoot = tr, tr
+	} else {
+		t, err := openTUF()
+		if err != nil {
+			return nil, err
+		}
+		if d.trustedRoot, err = t.TrustedRoot(); err != nil {
+			return nil, err
+		}
+		if t.Mirror() != trust.PublicTUFMirror {
+			d.policyRoot = d.trustedRoot
+		}
+	}
+	if wantConfig {
+		t, err := openTUF()
+		if err != nil {
+			return nil, err
+		}
+		if d.signingConfig, err = t.SigningConfig(rekorV2); err != nil {
+			return nil, err
+		}
+	}
+	reg := a.RegistryConfig
 	if dir := reg.DockerConfigDir; dir != "" {
 		if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 			// Credentials nobody may need: say so, and go on without.
@@ -87,9 +151,9 @@ func setUp(trustedRoot string, reg RegistryConfig, env Env) (*deployment, error)
 			reg.DockerConfigDir = ""
 		}
 	}
-	auth, ropts, err := reg.remote(env.Transport, env.Name)
-	if err != nil {
+	var err error
+	if d.auth, d.remote, err = reg.remote(env.Transport, env.Name); err != nil {
 		return nil, err
 	}
-	return &deployment{trustedRoot: tr, auth: auth, remote: ropts}, nil
+	return d, nil
 }

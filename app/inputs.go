@@ -138,6 +138,20 @@ var Inputs = []Input{
 		Usage: "Sigstore trusted root JSON of a private instance (default: the public instance's, through TUF)",
 		Description: "Path of a Sigstore trusted root JSON (Fulcio roots, Rekor keys, TSA chains), for a private instance. " +
 			"Default: the public instance's, fetched and checked through TUF. Sign and merge also write it into the generated consumer policies."},
+	{Name: "tuf-mirror", Modes: signVerify, Default: "https://tuf-repo-cdn.sigstore.dev",
+		Usage: "TUF repository distributing the trusted root and signing config (default: the public instance's)",
+		Description: "The TUF repository sigil reads the trusted root (and, to sign, the signing config) from when `trusted-root` " +
+			"(and `signing-config`) are not given, as every Sigstore client does. Default: the public instance's. " +
+			"Another repository needs `tuf-root`."},
+	{Name: "tuf-root", Modes: signVerify,
+		Usage: "initial root.json of --tuf-mirror (default: the public instance's, built in)",
+		Description: "Path of the initial `root.json` of `tuf-mirror`, trusted on first use; newer roots must chain to it. " +
+			"Default: the public instance's root, built into sigil; required for any other mirror."},
+	{Name: "rekor-v2", Modes: []Mode{ModeSign}, kind: kindBool, Default: "false",
+		Usage: "sign with the TUF repository's Rekor v2 signing config (Rekor v2 and a timestamp authority)",
+		Description: "`true` signs with the signing config the TUF repository publishes for Rekor v2 (`signing_config_rekor_v2.v0.2.json`: " +
+			"Rekor v2 and a timestamp authority) instead of its default one. Sigstore asks clients to take Rekor v2 from there " +
+			"rather than name a log URL. Not with `signing-config`; legacy signatures still go to its Rekor v1 log."},
 	{Name: "allow-public-log", Modes: []Mode{ModeSign}, kind: kindBool, Default: "false",
 		Usage: "let a private repository write its name to the public Rekor log",
 		Description: "`true` lets a private repository sign with the public Rekor log, which publishes the repository's name in the " +

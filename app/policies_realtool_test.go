@@ -432,3 +432,81 @@ func firstLineWith(out, s string) string {
 	}
 	return ""
 }
+
+// sigstoreBundlePolicy is a Kyverno ClusterPolicy with a SigstoreBundle
+// attestor for the images under repo, admitting subject from issuer: the
+// attestor for cosign v3's and sigil's bundles, which takes its trust only
+// from a TUF repository (the bed's, through TUF_MIRROR and TUF_ROOT_JSON).
+func sigstoreBundlePolicy(t *testing.T, repo, subject, issuer, rekorURL string) string {
+	t.Helper()
+	doc := map[string]any{
+		"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+		"metadata": map[string]any{"name": "sigil-bundles"},
+		"spec": map[string]any{"rules": []any{map[string]any{
+			"name":  "verify-bundle",
+			"match": map[string]any{"any": []any{map[string]any{"resources": map[string]any{"kinds": []any{"Pod"}}}}},
+			"verifyImages": []any{map[string]any{
+				"imageReferences": []any{repo + ":*", repo + "@*"},
+				"type":            "SigstoreBundle",
+				"failureAction":   "Enforce",
+				"mutateDigest":    true,
+				"required":        true,
+				"attestors": []any{map[string]any{"entries": []any{map[string]any{"keyless": map[string]any{
+					"subject": subject, "issuer": issuer, "rekor": map[string]any{"url": rekorURL},
+				}}}}},
+			}},
+		}}},
+	}
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "kyverno-sigstorebundle.yaml")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKyvernoSigstoreBundle: Kyverno's SigstoreBundle attestor, with its
+// trust from the bed's TUF repository, admits the bundle-only images sigil
+// signed (Rekor v1, and Rekor v2 with the TSA) on every registry of the
+// bed, and refuses them under another subject.
+func TestKyvernoSigstoreBundle(t *testing.T) {
+	e := tbenv.Load(t)
+	tl := findTools(t)
+	env := e.ToolEnv(t)
+	r := &runner{env: append(env, e.TUFEnv(t, env, e.TUFURL)...)}
+	for _, cfg := range []struct {
+		name, signingConfig, rekorURL string
+	}{
+		{"rekor-v1", e.SigningConfig, e.RekorURL},
+		{"rekor-v2", e.SigningConfigV2, e.RekorV2URL},
+	} {
+		for _, reg := range e.AllRegistries() {
+			t.Run(cfg.name+"/"+reg.Name, func(t *testing.T) {
+				t.Parallel()
+				d := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
+				tag := reg.Tag(t, d.Context().RepositoryStr(), "v1").String()
+				claims := tbenv.Claims{"workflow_path": {".github/workflows/release.yml"}, "run_id": {tbenv.UniqueRunID(t)}}
+				s := e.Signer(t, cfg.signingConfig, claims, sign.WithFormat(artifact.FormatBundle))
+				if _, err := s.SignImages(t.Context(), []string{tag}); err != nil {
+					t.Fatal(err)
+				}
+				id, err := s.Identity(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				repo := d.Context().Name()
+				out, code := r.run(t, tl.kyverno, "apply", sigstoreBundlePolicy(t, repo, id.Subject, id.Issuer, cfg.rekorURL), "--resource", podYAML(t, tag))
+				if code != 0 {
+					t.Errorf("the signing identity was refused (exit %d):\n%s", code, out)
+				}
+				other := strings.Replace(id.Subject, "release.yml", "nightly.yml", 1)
+				if out, code := r.run(t, tl.kyverno, "apply", sigstoreBundlePolicy(t, repo, other, id.Issuer, cfg.rekorURL), "--resource", podYAML(t, tag)); code == 0 {
+					t.Errorf("another subject was admitted:\n%s", out)
+				}
+			})
+		}
+	}
+}

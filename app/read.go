@@ -152,6 +152,8 @@ func (r *reader) artifacts(formats ...artifact.Format) Artifacts {
 		Recursive:   r.bool("recursive"),
 		Format:      r.format("format", formats...),
 		TrustedRoot: r.str("trusted-root"),
+		TUFMirror:   r.str("tuf-mirror"),
+		TUFRoot:     r.str("tuf-root"),
 		RegistryConfig: RegistryConfig{
 			GitHubToken:     r.str("github-token"),
 			Credentials:     r.credentials("registry-credentials"),
@@ -174,6 +176,7 @@ func readSign(fe frontEnd) (SignConfig, error) {
 		FulcioURL:      r.str("fulcio-url"),
 		RekorURL:       r.str("rekor-url"),
 		TSAURL:         r.str("tsa-url"),
+		RekorV2:        r.bool("rekor-v2"),
 		AllowPublicLog: r.bool("allow-public-log"),
 		PolicyRefs:     r.oneOf("policy-refs", PolicyRefsTags, PolicyRefsExact),
 		PolicyDir:      r.str("policies-dir"),

@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-
 	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
@@ -41,32 +39,38 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	services, err := trust.SelectServices(trust.ServiceOptions{
-		SigningConfigPath: cfg.SigningConfig, FulcioURL: cfg.FulcioURL, RekorURL: cfg.RekorURL, TSAURL: cfg.TSAURL,
-	}, env.Now())
+	if cfg.RekorV2 && cfg.SigningConfig != "" {
+		return nil, (&setting.Error{Setting: setting.RekorV2, Err: errors.New("picks the TUF repository's Rekor v2 signing config, and a signing config is given: give one or the other")}).WithFix(setting.Assign{Setting: setting.RekorV2, Value: "false"})
+	}
+	// Refuse bad settings before anything is contacted.
+	if err := sign.CheckOptions(signOptions(cfg, env)...); err != nil {
+		return nil, err
+	}
+	if _, err := trust.SelectServices(trust.ServiceOptions{SigningConfigPath: cfg.SigningConfig, FulcioURL: cfg.FulcioURL, RekorURL: cfg.RekorURL, TSAURL: cfg.TSAURL}, env.Now()); err != nil {
+		return nil, err
+	}
+	// The signing config comes from TUF unless one is given, or URLs name
+	// every service.
+	wantConfig := cfg.SigningConfig == "" && (cfg.FulcioURL == "" || cfg.RekorURL == "")
+	d, err := setUp(ctx, cfg.Artifacts, wantConfig, cfg.RekorV2, env)
 	if err != nil {
 		return nil, err
 	}
-	d, err := setUp(cfg.TrustedRoot, cfg.RegistryConfig, env)
+	services, err := trust.SelectServices(trust.ServiceOptions{
+		SigningConfigPath: cfg.SigningConfig, SigningConfig: d.signingConfig, FulcioURL: cfg.FulcioURL, RekorURL: cfg.RekorURL, TSAURL: cfg.TSAURL,
+	}, env.Now())
 	if err != nil {
 		return nil, err
 	}
 	if env.IDToken == nil {
 		return nil, errors.New("no identity token source")
 	}
-	s, err := sign.New(
+	s, err := sign.New(append(signOptions(cfg, env),
 		sign.WithServices(services),
 		sign.WithTrustedRoot(d.trustedRoot),
 		sign.WithIdentityToken(guardPublicLog(env.IDToken, services, cfg.AllowPublicLog, env.Name)),
-		sign.WithTransport(env.Transport),
 		sign.WithRegistry(d.auth, d.remote...),
-		sign.WithFormat(cfg.Format),
-		sign.WithRecursive(cfg.Recursive),
-		sign.WithAnnotations(cfg.Annotations),
-		sign.WithConcurrency(cfg.Concurrency),
-		sign.WithClock(env.Now),
-		sign.WithProgress(env.Progress),
-	)
+	)...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +86,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		return out, err
 	}
 	if dir := cfg.PolicyDir; dir != "" && len(out.Result.Images) > 0 {
-		var tr *root.TrustedRoot
-		if cfg.TrustedRoot != "" {
-			tr = d.trustedRoot
-		}
-		if out.Warnings, err = writePolicies(dir, tr, cfg.PolicyRefs, out.Result); err != nil {
+		if out.Warnings, err = writePolicies(dir, d.policyRoot, cfg.PolicyRefs, out.Result); err != nil {
 			return out, err
 		}
 		if hasLegacy(out.Result) {
@@ -94,6 +94,19 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		}
 	}
 	return out, nil
+}
+
+// signOptions are the signer options that need no service.
+func signOptions(cfg SignConfig, env Env) []sign.Option {
+	return []sign.Option{
+		sign.WithTransport(env.Transport),
+		sign.WithFormat(cfg.Format),
+		sign.WithRecursive(cfg.Recursive),
+		sign.WithAnnotations(cfg.Annotations),
+		sign.WithConcurrency(cfg.Concurrency),
+		sign.WithClock(env.Now),
+		sign.WithProgress(env.Progress),
+	}
 }
 
 // publicRekorHosts are the public instance's logs, where a private

@@ -18,9 +18,12 @@ type Artifacts struct {
 	Files     []string // globs
 	Recursive bool
 	Format    artifact.Format
-	// TrustedRoot is a trusted root JSON path ("" for the public
-	// instance's, through TUF).
+	// TrustedRoot is a trusted root JSON path ("" for the one the TUF
+	// repository distributes).
 	TrustedRoot string
+	// TUFMirror and TUFRoot name the TUF repository and its initial
+	// root.json file ("" for the public instance's).
+	TUFMirror, TUFRoot string
 	RegistryConfig
 	Concurrency int
 	// RequestTimeout bounds one attempt of one request; 0 means 30s.
@@ -36,6 +39,8 @@ type SignConfig struct {
 	FulcioURL     string
 	RekorURL      string
 	TSAURL        string
+	// RekorV2 picks the TUF repository's Rekor v2 signing config.
+	RekorV2 bool
 
 	AllowPublicLog bool
 	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.

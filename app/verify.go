@@ -119,7 +119,7 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := setUp(cfg.TrustedRoot, cfg.RegistryConfig, env)
+	d, err := setUp(ctx, cfg.Artifacts, false, false, env)
 	if err != nil {
 		return nil, err
 	}

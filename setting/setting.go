@@ -31,6 +31,7 @@ const (
 	Credentials    Setting = "registry-credentials"
 	GitHubToken    Setting = "github-token"
 	AllowPublicLog Setting = "allow-public-log"
+	RekorV2        Setting = "rekor-v2"
 	TUFMirror      Setting = "tuf-mirror"
 	TUFRoot        Setting = "tuf-root"
 )

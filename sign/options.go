@@ -137,9 +137,18 @@ func WithTimestampAuthorities(t ...*sgsign.TimestampAuthority) Option {
 	return func(o *options) { o.tsas, o.tsaSet = t, true }
 }
 
+// CheckOptions checks the rules among opts that need no service or trust
+// material (formats, annotations, concurrency), as New will: a caller can
+// refuse bad settings before it contacts anything to find its services.
+func CheckOptions(opts ...Option) error {
+	_, err := makeOptions(opts, false)
+	return err
+}
+
 // makeOptions applies opts over the defaults and checks them; every rule on
-// the settings is checked here, once.
-func makeOptions(opts []Option) (*options, error) {
+// the settings is checked here, once. Without complete, the services and
+// trust material are not required yet.
+func makeOptions(opts []Option, complete bool) (*options, error) {
 	o := &options{format: artifact.FormatBoth, recursive: true, concurrency: setting.DefaultConcurrency, now: time.Now, progress: func(string) {}}
 	for _, opt := range opts {
 		opt(o)
@@ -148,10 +157,10 @@ func makeOptions(opts []Option) (*options, error) {
 	if _, err := artifact.ParseFormat(string(o.format), "", artifact.FormatBoth, artifact.FormatBundle, artifact.FormatLegacy); err != nil {
 		errs = append(errs, &setting.Error{Setting: setting.Format, Err: err})
 	}
-	if o.trustedRoot == nil {
+	if complete && o.trustedRoot == nil {
 		errs = append(errs, setting.Errorf(setting.TrustedRoot, "no trusted root to check new signatures against"))
 	}
-	if o.certs == nil {
+	if complete && o.certs == nil {
 		switch {
 		case o.services.FulcioURL == "":
 			errs = append(errs, setting.Errorf(setting.FulcioURL, "no Fulcio URL"))
@@ -162,13 +171,13 @@ func makeOptions(opts []Option) (*options, error) {
 	if err := setting.CheckConcurrency(o.concurrency); err != nil {
 		errs = append(errs, err)
 	}
-	if o.log == nil && o.services.RekorURL == "" {
+	if complete && o.log == nil && o.services.RekorURL == "" {
 		errs = append(errs, setting.Errorf(setting.RekorURL, "no Rekor URL: every signature is recorded in a transparency log"))
 	}
-	if o.log == nil && o.services.RekorVersion == 2 && len(o.services.TSAURLs) == 0 {
+	if complete && o.log == nil && o.services.RekorVersion == 2 && len(o.services.TSAURLs) == 0 {
 		errs = append(errs, setting.Errorf(setting.TSAURL, "Rekor v2 gives no signing time, so it needs a timestamp authority: give its URL, or a signing config that lists one"))
 	}
-	if o.format.Includes(artifact.FormatLegacy) && o.legacy == nil && o.services.LegacyRekorURL == "" {
+	if complete && o.format.Includes(artifact.FormatLegacy) && o.legacy == nil && o.services.LegacyRekorURL == "" {
 		errs = append(errs, (&setting.Error{Setting: setting.Format, Err: fmt.Errorf(
 			"the legacy .sig format carries a Rekor v1 signed entry timestamp, and the signing config names no Rekor v1 log (only %s, API v%d); a signing config with a Rekor v1 log fixes it too",
 			o.services.RekorURL, o.services.RekorVersion)}).WithFix(setting.Assign{Setting: setting.Format, Value: string(artifact.FormatBundle)}))

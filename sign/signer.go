@@ -37,7 +37,7 @@ type Signer struct {
 // New returns a Signer. Nothing is requested from any service until the
 // first signature: a token is fetched and a certificate issued then.
 func New(opts ...Option) (*Signer, error) {
-	o, err := makeOptions(opts)
+	o, err := makeOptions(opts, true)
 	if err != nil {
 		return nil, err
 	}

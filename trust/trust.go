@@ -14,13 +14,6 @@ import (
 	"github.com/sigil-dev/sigil/setting"
 )
 
-// Public Sigstore endpoints, used when neither a signing config nor URLs are
-// given.
-const (
-	PublicFulcioURL = "https://fulcio.sigstore.dev"
-	PublicRekorURL  = "https://rekor.sigstore.dev"
-)
-
 // Services names the endpoints one signing run uses.
 type Services struct {
 	// FulcioURL is the certificate authority's base URL.
@@ -69,8 +62,6 @@ func SelectServices(o ServiceOptions, now time.Time) (Services, error) {
 		if s, err = fromSigningConfig(o.SigningConfig, now); err != nil {
 			return s, fmt.Errorf("signing config: %w", err)
 		}
-	} else {
-		s = Services{FulcioURL: PublicFulcioURL, RekorURL: PublicRekorURL, RekorVersion: 1}
 	}
 	if o.FulcioURL != "" {
 		s.FulcioURL = o.FulcioURL
@@ -145,16 +136,9 @@ func fromSigningConfig(sc *root.SigningConfig, now time.Time) (Services, error) 
 	return s, nil
 }
 
-// LoadTrustedRoot reads a trusted root JSON file. With path empty it fetches
-// the public instance's trusted root through sigstore's TUF repository.
+// LoadTrustedRoot reads a trusted root JSON file (the public instance's
+// comes through TUF: see OpenTUF).
 func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	if path == "" {
-		tr, err := root.FetchTrustedRoot()
-		if err != nil {
-			return nil, setting.Errorf(setting.TrustedRoot, "fetching the public Sigstore trusted root through TUF: %v (offline, or a private instance: give its trusted root)", err)
-		}
-		return tr, nil
-	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, setting.Errorf(setting.TrustedRoot, "reading %v", err)

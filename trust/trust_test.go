@@ -47,7 +47,7 @@ func TestSelectServices(t *testing.T) {
 		want    Services
 		wantErr string
 	}{
-		{name: "public default", opts: ServiceOptions{}, want: Services{FulcioURL: PublicFulcioURL, RekorURL: PublicRekorURL, RekorVersion: 1, LegacyRekorURL: PublicRekorURL}},
+		{name: "nothing given", opts: ServiceOptions{}, want: Services{}},
 		{name: "rekor v1 config", opts: ServiceOptions{SigningConfigPath: writeConfig(t, []root.Service{v1}, nil)},
 			want: Services{FulcioURL: "http://127.0.0.1:1/fulcio", RekorURL: v1.URL, RekorVersion: 1, LegacyRekorURL: v1.URL}},
 		{name: "rekor v2 and tsa", opts: ServiceOptions{SigningConfigPath: writeConfig(t, []root.Service{v2}, []root.Service{tsa})},

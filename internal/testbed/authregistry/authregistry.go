@@ -174,7 +174,7 @@ type DockerHub struct {
 func (d DockerHub) Handler() http.Handler {
 	guard := regtoken.Guard{Authority: d.Authority, Service: DockerHubService, Style: regtoken.DockerHub,
 		Realm: func(*http.Request) string { return d.Realm }}
-	return guard.Wrap(registry.New(registry.WithReferrersSupport(true), registry.Logger(logger(d.Logger))))
+	return guard.Wrap(artifactTypes(registry.New(registry.WithReferrersSupport(true), registry.Logger(logger(d.Logger)))))
 }
 
 func logger(l *log.Logger) *log.Logger {
