@@ -136,7 +136,14 @@ func writeSignOutputs(rt *ghaction.Runtime, s *Signed) error {
 			return err
 		}
 		for _, sg := range img.Signatures {
-			_ = rt.Logf("%s signature: %s (Rekor v%d log index %d; read back via %s)", sg.Format, sg.Location, sg.Log.Version, sg.Log.Index, sg.ReadBack)
+			switch {
+			case sg.Error != "":
+				_ = rt.Logf("%s signature: logged (Rekor v%d log index %d) but not in the registry: %s", sg.Format, sg.Log.Version, sg.Log.Index, sg.Error)
+			case sg.AlreadySigned:
+				_ = rt.Logf("%s signature: already signed by this identity: %s (Rekor v%d log index %d)", sg.Format, sg.Location, sg.Log.Version, sg.Log.Index)
+			default:
+				_ = rt.Logf("%s signature: %s (Rekor v%d log index %d; read back via %s)", sg.Format, sg.Location, sg.Log.Version, sg.Log.Index, sg.ReadBack)
+			}
 		}
 		if err := rt.EndGroup(); err != nil {
 			return err

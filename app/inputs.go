@@ -158,6 +158,12 @@ var Inputs = []Input{
 			"certificate of every entry. Without it, sign refuses before any certificate is requested."},
 
 	// Sign.
+	{Name: "skip-signed", Modes: []Mode{ModeSign}, kind: kindBool, Default: "true",
+		Usage: "keep what this identity signed already (same workflow, ref and commit): no new signature, log entry or push for it",
+		Description: "`true` (the default) signs only what is not signed yet by the identity this run gets (the same workflow, ref and " +
+			"commit): a digest that already carries such a verifiable signature, per repository and format, gets no new signature, " +
+			"log entry or push, and the outputs say `alreadySigned`. A re-run finishes a failed run without duplicates. " +
+			"`false` signs everything anew."},
 	{Name: "annotations", Modes: []Mode{ModeSign}, kind: kindKeyValues,
 		Usage:       "KEY=VALUE signed into the legacy payload (repeatable)",
 		Description: "`KEY=VALUE` annotations, one a line, signed into the legacy signature's payload (not with `format: bundle`)."},

@@ -178,6 +178,7 @@ func readSign(fe frontEnd) (SignConfig, error) {
 		TSAURL:         r.str("tsa-url"),
 		RekorV2:        r.bool("rekor-v2"),
 		AllowPublicLog: r.bool("allow-public-log"),
+		SkipSigned:     r.bool("skip-signed"),
 		PolicyRefs:     r.oneOf("policy-refs", PolicyRefsTags, PolicyRefsExact),
 		PolicyDir:      r.str("policies-dir"),
 	}

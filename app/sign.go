@@ -2,16 +2,21 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
+	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/setting"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
+	"github.com/sigil-dev/sigil/verify"
 )
 
 // Signed is the outcome of RunSign.
@@ -65,12 +70,16 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if env.IDToken == nil {
 		return nil, errors.New("no identity token source")
 	}
-	s, err := sign.New(append(signOptions(cfg, env),
+	opts := append(signOptions(cfg, env),
 		sign.WithServices(services),
 		sign.WithTrustedRoot(d.trustedRoot),
 		sign.WithIdentityToken(guardPublicLog(env.IDToken, services, cfg.AllowPublicLog, env.Name)),
 		sign.WithRegistry(d.auth, d.remote...),
-	)...)
+	)
+	if cfg.SkipSigned {
+		opts = append(opts, sign.WithSkipSigned(alreadySigned(d, cfg.Concurrency)))
+	}
+	s, err := sign.New(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +103,47 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		}
 	}
 	return out, nil
+}
+
+// alreadySigned is the run's sign.Finder: the signatures of a target that
+// pass verification against the run's trusted root and name the identity
+// the run's certificate names (verify.WithSameIdentityAs).
+func alreadySigned(d *deployment, concurrency int) sign.Finder {
+	var (
+		once sync.Once
+		v    *verify.Verifier
+		verr error
+	)
+	return func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (sign.Existing, error) {
+		once.Do(func() {
+			pol, err := verify.NewPolicy(verify.WithSameIdentityAs(leaf))
+			if err != nil {
+				verr = err
+				return
+			}
+			v, verr = verify.New(d.trustedRoot, pol, verify.WithRegistry(d.auth, d.remote...), verify.WithConcurrency(concurrency))
+		})
+		if verr != nil {
+			return sign.Existing{}, verr
+		}
+		sigs, err := v.Signatures(ctx, t)
+		var ex sign.Existing
+		for _, s := range sigs {
+			if !s.Passed || s.Log == nil {
+				continue
+			}
+			found := &sign.Signature{Format: s.Format, Location: s.Location, Log: *s.Log}
+			switch {
+			case s.Format == artifact.FormatBundle && ex.Bundle == nil:
+				found.ReadBack = sign.ReadBackReferrers
+				ex.Bundle, ex.BundleJSON = found, s.BundleJSON
+			case s.Format == artifact.FormatLegacy && ex.Legacy == nil:
+				found.ReadBack = sign.ReadBackLegacyTag
+				ex.Legacy = found
+			}
+		}
+		return ex, err
+	}
 }
 
 // signOptions are the signer options that need no service.

@@ -43,6 +43,9 @@ type SignConfig struct {
 	RekorV2 bool
 
 	AllowPublicLog bool
+	// SkipSigned keeps what the run's identity signed already (the
+	// skip-signed input; see sign.WithSkipSigned).
+	SkipSigned bool
 	// PolicyRefs is PolicyRefsTags or PolicyRefsExact.
 	PolicyRefs string
 	// PolicyDir, when set, receives generated consumer policies (the action

@@ -22,7 +22,14 @@ func SignSummary(s *Signed) string {
 		for _, img := range r.Images {
 			var formats, idx []string
 			for _, sg := range img.Signatures {
-				formats = append(formats, string(sg.Format))
+				f := string(sg.Format)
+				switch {
+				case sg.AlreadySigned:
+					f += " (already signed)"
+				case sg.Error != "":
+					f += " (❌ logged, not pushed)"
+				}
+				formats = append(formats, f)
 				idx = append(idx, strconv.FormatInt(sg.Log.Index, 10))
 			}
 			platform := img.Platform

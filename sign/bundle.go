@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/registry"
 )
 
 // signStatement signs the in-toto statement cosign signs for an image in the
@@ -38,26 +39,29 @@ func (s *Signer) signStatement(ctx context.Context, d name.Digest) (*signed, err
 	return s.sign(ctx, &sgsign.DSSEData{Data: stmt, PayloadType: "application/vnd.in-toto+json"}, s.tlog, s.tsas)
 }
 
-func (s *Signer) pushBundle(ctx context.Context, d name.Digest, sb *signed) (Signature, error) {
-	sig := Signature{Format: artifact.FormatBundle, Log: sb.entry}
-	if err := ociremote.WriteAttestationNewBundleFormat(d, sb.json, artifact.CosignSignPredicateType, s.ropts(ctx)); err != nil {
-		return sig, s.pushError(err, d)
+// bundleWrite attaches the bundle sb to d as an OCI referrer (or under the
+// referrers fallback tag), recorded in sig.
+func (s *Signer) bundleWrite(t registry.Target, sig *Signature, sb []byte) *write {
+	d := t.Ref
+	return &write{
+		target: t, sig: sig, readBack: ReadBackReferrers,
+		push: func(ctx context.Context) error {
+			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, artifact.CosignSignPredicateType, s.ropts(ctx)); err != nil {
+				return s.pushError(err, d)
+			}
+			return nil
+		},
+		find: func(ctx context.Context) (string, error) { return s.findBundle(ctx, d, sb) },
 	}
-	loc, err := s.findBundle(ctx, d, sb.json)
-	if err != nil {
-		return sig, err
-	}
-	sig.Location, sig.ReadBack = loc, ReadBackReferrers
-	return sig, nil
 }
 
 // findBundle reads the referrers of d, through the referrers API or the tag
 // fallback as go-containerregistry chooses, and returns the referrer whose
-// bundle is want.
+// bundle is want, or "" when none holds it.
 func (s *Signer) findBundle(ctx context.Context, d name.Digest, want []byte) (string, error) {
 	idx, err := ociremote.Referrers(d, "", s.ropts(ctx))
 	if err != nil {
-		return "", fmt.Errorf("reading back the bundle: listing referrers of %s: %w", d, err)
+		return "", fmt.Errorf("reading back the bundle: listing referrers of %s: %w", d, registry.Explain(err, d, s.o.auth))
 	}
 	for _, desc := range idx.Manifests {
 		if desc.ArtifactType != "" && desc.ArtifactType != artifact.BundleMediaType && desc.ArtifactType != "application/vnd.oci.empty.v1+json" {
@@ -72,7 +76,7 @@ func (s *Signer) findBundle(ctx context.Context, d name.Digest, want []byte) (st
 			return ref.String(), nil
 		}
 	}
-	return "", fmt.Errorf("reading back the bundle: %s has no referrer holding the bundle just pushed (the registry accepted it but does not list it)", d)
+	return "", nil
 }
 
 func firstLayer(ref name.Digest, opts []remote.Option) ([]byte, error) {

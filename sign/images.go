@@ -2,9 +2,11 @@ package sign
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -18,6 +20,12 @@ import (
 // are parsed and resolved before anything is signed; a reference that cannot
 // be resolved fails the run and nothing is written. The same digest listed
 // twice in one repository is signed once.
+//
+// With WithSkipSigned, what the run's identity signed already is kept, not
+// signed again. Every new signature is logged, then pushed, then confirmed
+// in the registry (see write). A signature that was logged but could not
+// be put in the registry stays in the result, with its log entry and its
+// Error, and fails the run; the other targets are still signed.
 func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error) {
 	targets, err := s.plan(ctx, refs)
 	if err != nil {
@@ -27,34 +35,96 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		return nil, nil
 	}
 	// Fail on the token or Fulcio before anything reaches a log.
-	if _, err := s.certs.Chain(ctx); err != nil {
+	chain, err := s.certs.Chain(ctx)
+	if err != nil {
 		return nil, err
 	}
+	existing, err := s.findExisting(ctx, targets, chain[0])
+	if err != nil {
+		return nil, err
+	}
+	// A bundle names only the digest: one found in any repository of a
+	// digest serves them all.
+	reuse := map[string]*Existing{}
+	for i := range existing {
+		if existing[i].Bundle != nil {
+			reuse[targets[i].Digest] = &existing[i]
+		}
+	}
+
 	results := make([]Image, len(targets))
+	var (
+		mu     sync.Mutex
+		writes []*write
+		errs   []error
+	)
 	var bundles onceMap[*signed]
-	g, gctx := errgroup.WithContext(ctx)
+	g := new(errgroup.Group)
 	g.SetLimit(s.o.concurrency)
 	for i, t := range targets {
 		g.Go(func() error {
-			img, err := s.signTarget(gctx, t, &bundles)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.Ref, err)
+			img, ws, err := s.signTarget(ctx, t, existing[i], reuse[t.Digest], &bundles)
+			for _, w := range ws {
+				w.pushOnce(ctx)
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			results[i] = img
-			s.o.progress(fmt.Sprintf("signed %s (%s)", t.Ref, strings.Join(formats(img), ", ")))
+			writes = append(writes, ws...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", t.Ref, err))
+			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return results, err
+	_ = g.Wait()
+	s.confirm(ctx, writes)
+	for _, w := range writes {
+		if w.err != nil {
+			w.sig.Error = "logged, not in the registry: " + w.err.Error()
+			errs = append(errs, fmt.Errorf("%s: %s signature logged as %s but not in the registry: %w", w.target.Ref, w.sig.Format, w.sig.Log, w.err))
+		}
 	}
-	return results, nil
+	for _, img := range results {
+		if img.Digest != "" && len(img.Signatures) > 0 {
+			s.o.progress(fmt.Sprintf("%s@%s: %s", img.Repository, img.Digest, strings.Join(describe(img), ", ")))
+		}
+	}
+	return results, errors.Join(errs...)
 }
 
-func formats(img Image) []string {
+// findExisting looks up what the run's identity signed already, for every
+// target at once.
+func (s *Signer) findExisting(ctx context.Context, targets []registry.Target, leaf *x509.Certificate) ([]Existing, error) {
+	existing := make([]Existing, len(targets))
+	if s.o.existing == nil {
+		return existing, nil
+	}
+	errs := make([]error, len(targets))
+	g := new(errgroup.Group)
+	g.SetLimit(s.o.concurrency)
+	for i, t := range targets {
+		g.Go(func() error {
+			existing[i], errs[i] = s.o.existing(ctx, t, leaf)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return existing, errors.Join(errs...)
+}
+
+// describe says what happened to each of an image's signatures.
+func describe(img Image) []string {
 	var f []string
 	for _, s := range img.Signatures {
-		f = append(f, string(s.Format))
+		switch {
+		case s.AlreadySigned:
+			f = append(f, string(s.Format)+" already signed")
+		case s.Error != "":
+			f = append(f, string(s.Format)+" logged, not pushed")
+		default:
+			f = append(f, string(s.Format)+" signed")
+		}
 	}
 	return f
 }
@@ -87,26 +157,52 @@ func (s *Signer) ropts(ctx context.Context) ociremote.Option {
 	return ociremote.WithRemoteOptions(append(append([]remote.Option{}, s.o.remote...), remote.WithContext(ctx))...)
 }
 
-func (s *Signer) signTarget(ctx context.Context, t registry.Target, bundles *onceMap[*signed]) (Image, error) {
+// signTarget signs t in the formats asked for, but what ex holds already,
+// and returns the writes that put the new signatures in the registry. A
+// bundle is signed once per digest (bundles), or taken from reuse, a
+// repository of the same digest that has it.
+func (s *Signer) signTarget(ctx context.Context, t registry.Target, ex Existing, reuse *Existing, bundles *onceMap[*signed]) (Image, []*write, error) {
 	img := Image{Target: t.Target}
+	var formats []artifact.Format
 	if s.o.format.Includes(artifact.FormatBundle) {
-		// One statement per digest: it names no repository.
-		sb, err := bundles.do(t.Digest, func() (*signed, error) { return s.signStatement(ctx, t.Ref) })
-		if err != nil {
-			return img, err
-		}
-		sig, err := s.pushBundle(ctx, t.Ref, sb)
-		if err != nil {
-			return img, err
-		}
-		img.Signatures = append(img.Signatures, sig)
+		formats = append(formats, artifact.FormatBundle)
 	}
 	if s.o.format.Includes(artifact.FormatLegacy) {
-		sig, err := s.signLegacy(ctx, t.Ref)
-		if err != nil {
-			return img, err
-		}
-		img.Signatures = append(img.Signatures, sig)
+		formats = append(formats, artifact.FormatLegacy)
 	}
-	return img, nil
+	img.Signatures = make([]Signature, len(formats))
+	var writes []*write
+	for i, f := range formats {
+		sig := &img.Signatures[i]
+		switch {
+		case f == artifact.FormatBundle && ex.Bundle != nil:
+			*sig = *ex.Bundle
+			sig.AlreadySigned = true
+		case f == artifact.FormatLegacy && ex.Legacy != nil:
+			*sig = *ex.Legacy
+			sig.AlreadySigned = true
+		case f == artifact.FormatBundle && reuse != nil:
+			// Another repository of the digest has it: attach it here too,
+			// with no new log entry.
+			*sig = Signature{Format: f, Log: reuse.Bundle.Log}
+			writes = append(writes, s.bundleWrite(t, sig, reuse.BundleJSON))
+		case f == artifact.FormatBundle:
+			// One statement per digest: it names no repository.
+			sb, err := bundles.do(t.Digest, func() (*signed, error) { return s.signStatement(ctx, t.Ref) })
+			if err != nil {
+				img.Signatures = img.Signatures[:i]
+				return img, writes, err
+			}
+			*sig = Signature{Format: f, Log: sb.entry}
+			writes = append(writes, s.bundleWrite(t, sig, sb.json))
+		default:
+			w, err := s.signLegacy(ctx, t, sig)
+			if err != nil {
+				img.Signatures = img.Signatures[:i]
+				return img, writes, err
+			}
+			writes = append(writes, w)
+		}
+	}
+	return img, writes, nil
 }

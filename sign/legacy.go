@@ -3,9 +3,13 @@ package sign
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -18,10 +22,12 @@ import (
 	"github.com/sigil-dev/sigil/registry"
 )
 
-// signLegacy signs cosign's simple-signing payload for one repository and
-// appends it to the repository's sha256-<digest>.sig tag.
-func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, error) {
-	sig := Signature{Format: artifact.FormatLegacy}
+// signLegacy signs cosign's simple-signing payload for one repository,
+// logs it, and returns the write that appends it to the repository's
+// sha256-<digest>.sig tag, recorded in sig.
+func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signature) (*write, error) {
+	d := t.Ref
+	*sig = Signature{Format: artifact.FormatLegacy}
 	ann := make(map[string]interface{}, len(s.o.annotations))
 	for k, v := range s.o.annotations {
 		ann[k] = v
@@ -31,16 +37,16 @@ func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, erro
 	}
 	pl, err := (&payload.Cosign{Image: d, Annotations: ann}).MarshalJSON()
 	if err != nil {
-		return sig, err
+		return nil, err
 	}
 	sb, err := s.sign(ctx, &sgsign.PlainData{Data: pl}, *s.legacy, nil)
 	if err != nil {
-		return sig, err
+		return nil, err
 	}
 	sig.Log = sb.entry
 	tle := sb.bundle.GetVerificationMaterial().GetTlogEntries()[0]
 	if tle.GetInclusionPromise() == nil {
-		return sig, fmt.Errorf("Rekor at %s returned no signed entry timestamp, which the legacy format needs", s.legacy.URL)
+		return nil, fmt.Errorf("Rekor at %s returned no signed entry timestamp, which the legacy format needs", s.legacy.URL)
 	}
 	rb := &cbundle.RekorBundle{
 		SignedEntryTimestamp: tle.GetInclusionPromise().GetSignedEntryTimestamp(),
@@ -56,49 +62,80 @@ func (s *Signer) signLegacy(ctx context.Context, d name.Digest) (Signature, erro
 		static.WithCertChain(encodeCerts(sb.chain[:1]), encodeCerts(sb.chain[1:])),
 		static.WithBundle(rb))
 	if err != nil {
-		return sig, err
+		return nil, err
 	}
+	tag, err := ociremote.SignatureTag(d, s.ropts(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &write{
+		target: t, sig: sig, readBack: ReadBackLegacyTag,
+		push: func(ctx context.Context) error { return s.attachLegacy(ctx, d, ociSig, b64sig) },
+		find: func(ctx context.Context) (string, error) {
+			ok, err := s.findLegacy(ctx, tag, b64sig)
+			if !ok || err != nil {
+				return "", err
+			}
+			return tag.String(), nil
+		},
+	}, nil
+}
+
+// attachLegacy appends sig to d's .sig tag, unless the tag holds it
+// already: the signatures there are kept.
+func (s *Signer) attachLegacy(ctx context.Context, d name.Digest, sig oci.Signature, b64sig string) error {
 	opt := s.ropts(ctx)
 	// The digest was resolved in plan; SignedUnknown reads only its .sig
 	// tag, not the manifest again.
 	se := ociremote.SignedUnknown(d, opt)
-	// Appends to the signatures already there; none is replaced.
-	newSE, err := mutate.AttachSignatureToEntity(se, ociSig)
+	newSE, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(sameSignature{b64sig}))
 	if err != nil {
-		return sig, err
+		return s.pushError(err, d)
 	}
 	if err := ociremote.WriteSignatures(d.Repository, newSE, opt); err != nil {
-		return sig, s.pushError(err, d)
+		return s.pushError(err, d)
 	}
-	tag, err := ociremote.SignatureTag(d, opt)
-	if err != nil {
-		return sig, err
-	}
-	sig.Location = tag.String()
-	if err := s.findLegacy(ctx, d, tag, b64sig); err != nil {
-		return sig, err
-	}
-	sig.ReadBack = ReadBackLegacyTag
-	return sig, nil
+	return nil
 }
 
-// findLegacy reads the .sig tag back, as cosign verify does, and looks for
-// the signature just pushed.
-func (s *Signer) findLegacy(ctx context.Context, d name.Digest, tag name.Tag, b64sig string) error {
+// sameSignature finds the signature with the given base64 value among
+// those already attached, so that writing again never adds it twice.
+type sameSignature struct{ b64 string }
+
+func (d sameSignature) Find(sigs oci.Signatures, _ oci.Signature) (oci.Signature, error) {
+	all, err := sigs.Get()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		if b, err := s.Base64Signature(); err == nil && b == d.b64 {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+// findLegacy reads the .sig tag back, as cosign verify does, and reports
+// whether it holds the signature b64sig.
+func (s *Signer) findLegacy(ctx context.Context, tag name.Tag, b64sig string) (bool, error) {
 	sigs, err := ociremote.Signatures(tag, s.ropts(ctx))
 	if err != nil {
-		return fmt.Errorf("reading back the legacy signature: %w", err)
+		var te *transport.Error
+		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+			return false, nil
+		}
+		return false, fmt.Errorf("reading back the legacy signature: %w", registry.Explain(err, tag, s.o.auth))
 	}
 	all, err := sigs.Get()
 	if err != nil {
-		return fmt.Errorf("reading back the legacy signature: %w", err)
+		return false, fmt.Errorf("reading back the legacy signature: %w", err)
 	}
 	for _, sg := range all {
 		if b, err := sg.Base64Signature(); err == nil && b == b64sig {
-			return nil
+			return true, nil
 		}
 	}
-	return fmt.Errorf("reading back the legacy signature: the .sig tag of %s does not hold the signature just pushed", d)
+	return false, nil
 }
 
 func (s *Signer) pushError(err error, d name.Digest) error {

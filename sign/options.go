@@ -59,6 +59,8 @@ type options struct {
 	legacy  *Log
 	tsas    []*sgsign.TimestampAuthority
 	tsaSet  bool
+
+	existing Finder
 }
 
 // WithServices sets the Fulcio, Rekor and TSA endpoints. Required, unless

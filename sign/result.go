@@ -33,11 +33,18 @@ type Signature struct {
 	// Location is where it was written: the referrer manifest
 	// (repository@digest) or the legacy tag (repository:sha256-….sig).
 	Location string `json:"location"`
-	// ReadBack is the path through which it was read back after pushing:
-	// ReadBackReferrers or ReadBackLegacyTag.
+	// ReadBack is the path through which it was read back after pushing
+	// (or found, when AlreadySigned): ReadBackReferrers or
+	// ReadBackLegacyTag; empty when it is not in the registry.
 	ReadBack string `json:"readBack"`
 	// Log is its transparency log entry.
 	Log artifact.LogEntry `json:"log"`
+	// AlreadySigned is set when the run found this signature, by its own
+	// identity, already there and signed nothing new (see WithSkipSigned).
+	AlreadySigned bool `json:"alreadySigned,omitempty"`
+	// Error, when set, says why the signature, logged, is not in the
+	// registry: a re-run (or an operator, with the log entry) finishes it.
+	Error string `json:"error,omitempty"`
 }
 
 // File is one signed file.

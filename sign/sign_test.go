@@ -2,6 +2,8 @@ package sign_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/verify"
 )
@@ -103,7 +106,7 @@ func TestSignImagesBothFormats(t *testing.T) {
 			if w.log.entries() != 2 {
 				t.Errorf("%d log entries, want 2", w.log.entries())
 			}
-			if len(progress) != 1 || !strings.Contains(progress[0], "signed "+host+"/org/app@"+digest+" (bundle, legacy)") {
+			if len(progress) != 1 || !strings.Contains(progress[0], host+"/org/app@"+digest+": bundle signed, legacy signed") {
 				t.Errorf("progress %q", progress)
 			}
 			verifyImages(t, w, artifact.FormatBundle, ref)
@@ -304,7 +307,7 @@ func TestSignRegistryFailures(t *testing.T) {
 		formats artifact.Format
 	}{
 		{name: "push refused", wrap: refusingWrites, formats: artifact.FormatLegacy, want: []string{"pushing the signature", "refused anonymous access"}},
-		{name: "bundle not listed", wrap: hidingReferrers, formats: artifact.FormatBundle, want: []string{"reading back the bundle", "does not list it"}},
+		{name: "bundle not listed", wrap: hidingReferrers, formats: artifact.FormatBundle, want: []string{"bundle signature logged", "did not hold it when read back, 6 times"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -429,5 +432,81 @@ func TestSignRequiresSCT(t *testing.T) {
 	}
 	if w.log.entries() != 0 {
 		t.Errorf("a refused certificate made %d log entries", w.log.entries())
+	}
+}
+
+// finder is what app gives WithSkipSigned: verify's signatures of a
+// target that name the run's identity.
+func finder(w *world) sign.Finder {
+	return func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (sign.Existing, error) {
+		v := must(verify.New(trustedFor(w), must(verify.NewPolicy(verify.WithSameIdentityAs(leaf)))))
+		sigs, err := v.Signatures(ctx, t)
+		var ex sign.Existing
+		for _, s := range sigs {
+			if !s.Passed {
+				continue
+			}
+			found := &sign.Signature{Format: s.Format, Location: s.Location, Log: *s.Log}
+			if s.Format == artifact.FormatBundle {
+				ex.Bundle, ex.BundleJSON = found, s.BundleJSON
+			} else {
+				ex.Legacy = found
+			}
+		}
+		return ex, err
+	}
+}
+
+// TestSkipSigned: a second run of the same identity signs nothing anew; a
+// run that finds the bundle in one repository of a digest attaches that
+// bundle to the other with no new log entry; another identity signs.
+func TestSkipSigned(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b := w.referrers+"/org/app:v1", w.fallback+"/org/app:v1"
+	push(t, 0, a, b)
+	if _, err := newSigner(t, w).SignImages(t.Context(), []string{a}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.log.entries(); n != 2 {
+		t.Fatalf("first run: %d log entries, want 2", n)
+	}
+	images, err := newSigner(t, w, sign.WithSkipSigned(finder(w))).SignImages(t.Context(), []string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a: both already signed; b: the bundle attached from a, the legacy
+	// signature new (its payload names b's repository).
+	if n := w.log.entries(); n != 3 {
+		t.Errorf("second run made %d new log entries, want 1 (b's legacy signature)", n-2)
+	}
+	for _, sg := range images[0].Signatures {
+		if !sg.AlreadySigned || sg.Location == "" || sg.Log.LogID == "" {
+			t.Errorf("a's %s signature %+v, want it found already signed", sg.Format, sg)
+		}
+	}
+	if sg := images[1].Signatures[0]; sg.AlreadySigned || sg.Log != images[0].Signatures[0].Log || sg.ReadBack != sign.ReadBackReferrers {
+		t.Errorf("b's bundle %+v, want a's bundle and log entry attached to b", sg)
+	}
+	if sg := images[1].Signatures[1]; sg.AlreadySigned || sg.ReadBack != sign.ReadBackLegacyTag {
+		t.Errorf("b's legacy signature %+v, want a new one", sg)
+	}
+	verifyImages(t, w, artifact.FormatBundle, a, b)
+	verifyImages(t, w, artifact.FormatLegacy, a, b)
+
+	// A third run finds everything; a run as another identity does not.
+	before := w.log.entries()
+	if _, err := newSigner(t, w, sign.WithSkipSigned(finder(w))).SignImages(t.Context(), []string{a, b}); err != nil || w.log.entries() != before {
+		t.Errorf("third run: %v, %d new log entries, want none", err, w.log.entries()-before)
+	}
+	leaf, priv, err := w.vs.GenerateLeafCert("someone-else@sigil.example", testIssuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fca := w.vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	other := newSigner(t, w, sign.WithSkipSigned(finder(w)), sign.WithKeypair(keypair{priv.(*ecdsa.PrivateKey)}),
+		sign.WithCertificates(&certs{chain: append([]*x509.Certificate{leaf}, append(fca.Intermediates, fca.Root)...)}))
+	if _, err := other.SignImages(t.Context(), []string{a}); err != nil || w.log.entries() != before+2 {
+		t.Errorf("another identity: %v, %d new log entries, want 2", err, w.log.entries()-before)
 	}
 }

@@ -38,6 +38,8 @@ type candidate struct {
 	signed func() (io.ReadCloser, error)
 	// legacyPayload is a legacy image signature's simple-signing payload.
 	legacyPayload []byte
+	// raw is a bundle's JSON, as read.
+	raw []byte
 }
 
 // evaluate checks one signature. sigstore-go's verifier decides whether it
@@ -45,7 +47,7 @@ type candidate struct {
 // was expected and found, and the claims sigstore-go does not know about
 // (cosign's payload type and predicate type) are required too.
 func (v *Verifier) evaluate(c candidate) Signature {
-	s := Signature{Format: c.format, Location: c.location}
+	s := Signature{Format: c.format, Location: c.location, BundleJSON: c.raw}
 	if !v.o.format.Includes(c.format) {
 		s.Checks = []Check{{Name: CheckFormat, Reason: fmt.Sprintf("format %s is required; this is a %s signature", v.o.format, c.format)}}
 		return s

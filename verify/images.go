@@ -82,30 +82,41 @@ func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, err
 
 func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact {
 	a := Artifact{Kind: "image", Target: t.Target}
+	sigs, err := v.Signatures(ctx, t)
+	a.Signatures = sigs
+	for _, s := range sigs {
+		a.Passed = a.Passed || s.Passed
+	}
+	switch {
+	case err != nil && !a.Passed:
+		a.Error = err.Error()
+	case len(sigs) == 0:
+		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.Ref), t.Ref)
+	}
+	return a
+}
+
+// Signatures finds every signature of the manifest t, through both paths
+// (the legacy .sig tag and the referrers), and checks each. The error says
+// which registry could not be read and why; finding no signature is no
+// error. A lookup for a format the verifier does not accept cannot fail.
+func (v *Verifier) Signatures(ctx context.Context, t registry.Target) ([]Signature, error) {
 	alg, hx, _ := strings.Cut(t.Digest, ":")
 	digest, err := hex.DecodeString(hx)
 	if alg != "sha256" || err != nil || len(digest) != 32 {
-		a.Error = fmt.Sprintf("digest %s: only sha256 digests are supported", t.Digest)
-		return a
+		return nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
 	}
 	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
 	bundles, berr := v.findBundles(ctx, t.Ref, digest)
-	// A lookup for a format that is not required does not fail the
-	// artifact.
 	if !v.o.format.Includes(artifact.FormatLegacy) {
 		lerr = nil
 	}
 	if !v.o.format.Includes(artifact.FormatBundle) {
 		berr = nil
 	}
-	var cands []candidate
-	cands = append(cands, bundles...)
-	cands = append(cands, legacy...)
-	for _, c := range cands {
-		a.Signatures = append(a.Signatures, v.evaluate(c))
-	}
-	for _, s := range a.Signatures {
-		a.Passed = a.Passed || s.Passed
+	var sigs []Signature
+	for _, c := range append(bundles, legacy...) {
+		sigs = append(sigs, v.evaluate(c))
 	}
 	var errs []string
 	for _, err := range []error{lerr, berr} {
@@ -113,13 +124,10 @@ func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact
 			errs = append(errs, registry.Explain(err, t.Ref, v.o.auth).Error())
 		}
 	}
-	switch {
-	case len(errs) > 0 && !a.Passed:
-		a.Error = "reading signatures: " + strings.Join(errs, "; ")
-	case len(cands) == 0:
-		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.Ref), t.Ref)
+	if len(errs) > 0 {
+		return sigs, fmt.Errorf("reading signatures: %s", strings.Join(errs, "; "))
 	}
-	return a
+	return sigs, nil
 }
 
 func (v *Verifier) ociOption(ctx context.Context) ociremote.Option {
@@ -281,6 +289,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			out = append(out, c)
 			continue
 		}
+		c.raw = raw
 		b, _, err := parseBundleJSON(raw, nil, v.policy.key != nil)
 		switch {
 		case err != nil:

@@ -54,6 +54,7 @@ type policyInput struct {
 	ref, runner              string
 	anyIdentity              bool
 	key                      crypto.PublicKey
+	same                     *x509.Certificate
 	set                      map[string]bool
 }
 
@@ -136,6 +137,17 @@ func WithPublicKey(pub crypto.PublicKey) PolicyOption {
 	return func(in *policyInput) error { in.key = pub; return in.once("key") }
 }
 
+// WithSameIdentityAs requires the identity the certificate leaf names:
+// the same subject and issuer, and the same source repository, commit,
+// ref and workflow (Fulcio's source repository, source repository digest,
+// source ref, build config and build signer digest extensions). Another
+// run of the same workflow at the same commit and ref is the same
+// identity; another tag or commit is not. It is how a signer finds what it
+// signed already, and conflicts with every other option.
+func WithSameIdentityAs(leaf *x509.Certificate) PolicyOption {
+	return func(in *policyInput) error { in.same = leaf; return in.once("same-identity") }
+}
+
 // WithAnyIdentityUnsafe accepts a certificate whatever its subject. The
 // issuer is still checked (GitHubIssuer unless WithIssuer or
 // WithIssuerRegexp says otherwise), and so are the signature, the log entry
@@ -174,6 +186,9 @@ func NewPolicy(opts ...PolicyOption) (*Policy, error) {
 func (in *policyInput) build() (*Policy, error) {
 	if in.set["key"] {
 		return in.buildKey()
+	}
+	if in.set["same-identity"] {
+		return in.buildSame()
 	}
 	var errs []error
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -279,6 +294,40 @@ func (in *policyInput) buildKey() (*Policy, error) {
 		return nil, fmt.Errorf("key: %w", err)
 	}
 	return &Policy{key: in.key, expected: artifact.Requirement{PublicKey: fp}}, nil
+}
+
+// buildSame builds the policy of WithSameIdentityAs.
+func (in *policyInput) buildSame() (*Policy, error) {
+	if len(in.set) > 1 {
+		return nil, errors.New("same-identity conflicts with every other identity option")
+	}
+	sum, err := certificate.SummarizeCertificate(in.same)
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate's identity: %w", err)
+	}
+	san, err := sgverify.NewSANMatcher(sum.SubjectAlternativeName, "")
+	if err != nil {
+		return nil, err
+	}
+	iss, err := sgverify.NewIssuerMatcher(sum.Issuer, "")
+	if err != nil {
+		return nil, err
+	}
+	ext := certificate.Extensions{
+		SourceRepositoryURI:    sum.SourceRepositoryURI,
+		SourceRepositoryDigest: sum.SourceRepositoryDigest,
+		SourceRepositoryRef:    sum.SourceRepositoryRef,
+		BuildConfigURI:         sum.BuildConfigURI,
+		BuildSignerDigest:      sum.BuildSignerDigest,
+	}
+	id, err := sgverify.NewCertificateIdentity(san, iss, ext)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{identity: id, expected: artifact.Requirement{
+		Subject: sum.SubjectAlternativeName, Issuer: sum.Issuer,
+		SourceRepositoryURI: sum.SourceRepositoryURI, SourceRepositoryRef: sum.SourceRepositoryRef,
+	}}, nil
 }
 
 // keyFingerprint is "sha256:" and the hex SHA-256 digest of the key's DER

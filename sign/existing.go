@@ -1,0 +1,33 @@
+package sign
+
+import (
+	"context"
+	"crypto/x509"
+
+	"github.com/sigil-dev/sigil/registry"
+)
+
+// Existing is what an identity already signed of one target: signatures
+// that pass verification against the run's trusted root and name the
+// identity the run's certificate names.
+type Existing struct {
+	// Bundle is a bundle referrer already attached, with its Location and
+	// log entry, and BundleJSON its bundle.
+	Bundle     *Signature
+	BundleJSON []byte
+	// Legacy is a legacy signature already in the .sig tag.
+	Legacy *Signature
+}
+
+// Finder looks up what the identity of the certificate leaf already signed
+// of a target. The error is for a registry that cannot be read; finding
+// nothing is no error.
+type Finder func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (Existing, error)
+
+// WithSkipSigned makes the Signer skip, per target and format, what find
+// says the run's identity signed already: nothing is signed, logged or
+// pushed for it, and its result is the existing signature, marked
+// AlreadySigned. A bundle found in one repository of a digest is attached
+// as it is to the other repositories of that digest, with no new log
+// entry. The default signs everything.
+func WithSkipSigned(find Finder) Option { return func(o *options) { o.existing = find } }
