@@ -67,6 +67,13 @@ lint-actions:
 	./testbed/install-actionlint.sh >/dev/null
 	SIGIL_TESTBED=required go test -count=1 -run '^(TestActionMetadata|TestWorkflowsUseDeclaredInputs|TestActionlint)$$' ./e2e/docker
 
+# The fault matrix (e2e TestFaultMatrix, part of `make test`): every
+# service under every fault through the bed's proxy, written as a table
+# into RELIABILITY.md.
+.PHONY: faults
+faults: testbed
+	SIGIL_TESTBED=required go test -count=1 -run '^TestFaultMatrix$$' ./e2e -reliability $(CURDIR)/RELIABILITY.md
+
 # The Sigstore client conformance suite (conformance/README.md): the suite's
 # own pytest code at a pinned commit, verification cases only and offline,
 # against sigil and against sigstore-go's conformance client (the

@@ -30,6 +30,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/sigil-dev/sigil/internal/testbed/fronted"
 	"github.com/sigil-dev/sigil/internal/testbed/latency"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 )
@@ -126,7 +127,7 @@ func parseFlags(args []string) (*config, error) {
 // bench is one benchmark session.
 type bench struct {
 	c       *config
-	f       *fronted
+	f       *fronted.Bed
 	out     *refuser
 	home    string
 	results map[int]*sizeResult
@@ -330,7 +331,7 @@ func (b *bench) runOnce(ctx context.Context, n, r int, imgs []v1.Image) (map[str
 		if !b.selected(s) || sets[s.set] != nil {
 			continue
 		}
-		set, err := b.f.pushSet(ctx, fmt.Sprintf("bench/n%d-%s-%s", n, id, s.set), imgs)
+		set, err := pushSet(ctx, b.f, fmt.Sprintf("bench/n%d-%s-%s", n, id, s.set), imgs)
 		if err != nil {
 			return nil, err
 		}
@@ -343,11 +344,11 @@ func (b *bench) runOnce(ctx context.Context, n, r int, imgs []v1.Image) (map[str
 		}
 		// Every cosign scenario gets a fresh token (fetched before the
 		// clock starts): cosign is given the token, sigil fetches its own.
-		token, err := b.f.token(ctx)
+		token, err := token(ctx, b.f)
 		if err != nil {
 			return nil, err
 		}
-		sm, err := measure(ctx, b.f.proxy, s.env(b), b.home, s.cmds(b, sets[s.set], token))
+		sm, err := measure(ctx, b.f.Proxy, s.env(b), b.home, s.cmds(b, sets[s.set], token))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.key, err)
 		}
@@ -391,32 +392,32 @@ func (b *bench) baseEnv() []string {
 
 func (b *bench) sigilEnv() []string {
 	return append(b.baseEnv(),
-		"ACTIONS_ID_TOKEN_REQUEST_URL="+b.f.tokenURL,
-		"ACTIONS_ID_TOKEN_REQUEST_TOKEN="+b.f.env.Token,
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+tokenURL(b.f),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN="+b.f.Env.Token,
 	)
 }
 
 func (b *bench) cosignEnv() []string {
 	return append(b.baseEnv(),
-		"DOCKER_CONFIG="+b.f.dockerConfig,
-		"SIGSTORE_ROOT_FILE="+b.f.env.FulcioRoot,
-		"SIGSTORE_REKOR_PUBLIC_KEY="+b.f.env.RekorPubKey,
-		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="+b.f.env.CTLogPubKey,
+		"DOCKER_CONFIG="+b.f.DockerConfig,
+		"SIGSTORE_ROOT_FILE="+b.f.Env.FulcioRoot,
+		"SIGSTORE_REKOR_PUBLIC_KEY="+b.f.Env.RekorPubKey,
+		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE="+b.f.Env.CTLogPubKey,
 	)
 }
 
 func (b *bench) sigilSign(format string, refs []string) []string {
 	args := []string{b.c.sigil, "sign", "--format", format, "--concurrency", strconv.Itoa(b.c.concurrency),
-		"--signing-config", b.f.signingConfig, "--trusted-root", b.f.trustedRoot}
-	args = append(args, b.f.credentialFlags()...)
+		"--signing-config", b.f.SigningConfig, "--trusted-root", b.f.TrustedRoot}
+	args = append(args, credentialFlags(b.f)...)
 	return append(args, refs...)
 }
 
 func (b *bench) sigilVerify(refs []string) []string {
 	args := []string{b.c.sigil, "verify", "--concurrency", strconv.Itoa(b.c.concurrency),
-		"--trusted-root", b.f.trustedRoot,
-		"--certificate-identity", identity, "--certificate-oidc-issuer", b.f.env.Issuer}
-	args = append(args, b.f.credentialFlags()...)
+		"--trusted-root", b.f.TrustedRoot,
+		"--certificate-identity", identity, "--certificate-oidc-issuer", b.f.Env.Issuer}
+	args = append(args, credentialFlags(b.f)...)
 	return append(args, refs...)
 }
 
@@ -424,15 +425,15 @@ func (b *bench) cosignSign(token string, refs ...string) []string {
 	// cosign checks the certificate's SCT against the trusted root's CT
 	// log, as on the public instance.
 	args := []string{b.c.cosign, "sign", "--yes", "--identity-token=" + token,
-		"--fulcio-url=" + b.f.proxy.URL(upFulcio), "--rekor-url=" + b.f.proxy.URL(upRekor),
-		"--trusted-root=" + b.f.trustedRoot,
+		"--fulcio-url=" + b.f.Proxy.URL(upFulcio), "--rekor-url=" + b.f.Proxy.URL(upRekor),
+		"--trusted-root=" + b.f.TrustedRoot,
 		"--allow-http-registry", "--allow-insecure-registry"}
 	return append(args, refs...)
 }
 
 func (b *bench) cosignVerify(refs ...string) []string {
-	args := []string{b.c.cosign, "verify", "--rekor-url=" + b.f.proxy.URL(upRekor),
-		"--certificate-identity=" + identity, "--certificate-oidc-issuer=" + b.f.env.Issuer,
+	args := []string{b.c.cosign, "verify", "--rekor-url=" + b.f.Proxy.URL(upRekor),
+		"--certificate-identity=" + identity, "--certificate-oidc-issuer=" + b.f.Env.Issuer,
 		"--allow-http-registry", "--allow-insecure-registry"}
 	return append(args, refs...)
 }

@@ -26,7 +26,7 @@ func (b *bench) profile(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	set, err := b.f.pushSet(ctx, fmt.Sprintf("bench/n%d-profile-%d", n, os.Getpid()), imgs)
+	set, err := pushSet(ctx, b.f, fmt.Sprintf("bench/n%d-profile-%d", n, os.Getpid()), imgs)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (b *bench) profile(ctx context.Context, n int) error {
 		env := append(slices.Clone(b.sigilEnv()),
 			"SIGIL_CPUPROFILE="+filepath.Join(dir, step.name+".cpu.pprof"),
 			"SIGIL_MEMPROFILE="+filepath.Join(dir, step.name+".allocs.pprof"))
-		sm, err := measure(ctx, b.f.proxy, env, b.home, [][]string{step.cmd})
+		sm, err := measure(ctx, b.f.Proxy, env, b.home, [][]string{step.cmd})
 		if err != nil {
 			return fmt.Errorf("profiling %s: %w", step.name, err)
 		}

@@ -2,26 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sigil-dev/sigil/internal/testbed/fronted"
 	"github.com/sigil-dev/sigil/internal/testbed/latency"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 )
@@ -40,171 +34,42 @@ var (
 
 // Upstream names, for the proxy and the report.
 const (
-	upToken     = "token"
-	upFulcio    = "fulcio"
-	upRekor     = "rekor"
-	upRekorV2   = "rekor-v2"
-	upTSA       = "tsa"
-	upGHCR      = "ghcr"
-	upDockerHub = "dockerhub"
+	upToken     = fronted.Token
+	upFulcio    = fronted.Fulcio
+	upRekor     = fronted.Rekor
+	upRekorV2   = fronted.RekorV2
+	upTSA       = fronted.TSA
+	upGHCR      = fronted.RegistryPrefix + "ghcr"
+	upDockerHub = fronted.RegistryPrefix + "dockerhub"
 )
 
 var upstreamOrder = []string{upToken, upFulcio, upRekor, upRekorV2, upTSA, upGHCR, upDockerHub}
 
-// fronted is the bed as a far client sees it: every URL and registry host
-// is a proxy's.
-type fronted struct {
-	env   *tbenv.Env
-	proxy *latency.Group
-	dir   string
-
-	tokenURL      string // ACTIONS_ID_TOKEN_REQUEST_URL with the claims
-	signingConfig string
-	trustedRoot   string
-	dockerConfig  string // a directory
-	registries    []frontedRegistry
+// front fronts the bed's services and its two registries.
+func front(e *tbenv.Env, dir string, opts ...latency.Option) (*fronted.Bed, error) {
+	return fronted.Start(e, dir, []tbenv.Registry{e.GHCR, e.DockerHub}, opts...)
 }
 
-type frontedRegistry struct {
-	bed   tbenv.Registry // the registry itself, for setting up images
-	proxy string         // host:port of its proxy
-}
-
-// front starts the proxies and writes the proxy-fronted trust files and
-// Docker config into dir.
-func front(e *tbenv.Env, dir string, opts ...latency.Option) (*fronted, error) {
-	tokenBase, err := url.Parse(e.TokenURL)
-	if err != nil {
-		return nil, err
-	}
-	ups := []latency.Upstream{
-		{Name: upToken, URL: tokenBase.Scheme + "://" + tokenBase.Host},
-		{Name: upFulcio, URL: e.FulcioURL},
-		{Name: upRekor, URL: e.RekorURL},
-		{Name: upRekorV2, URL: e.RekorV2URL},
-		{Name: upTSA, URL: e.TSAURL},
-		{Name: upGHCR, URL: "http://" + e.GHCR.Host},
-		{Name: upDockerHub, URL: "http://" + e.DockerHub.Host},
-	}
-	g, err := latency.Start(ups, opts...)
-	if err != nil {
-		return nil, err
-	}
-	f := &fronted{env: e, proxy: g, dir: dir}
-	var pairs []string
-	for _, u := range ups {
-		pairs = append(pairs, strings.TrimSuffix(u.URL, "/"), g.URL(u.Name))
-	}
-	rewrite := strings.NewReplacer(pairs...).Replace
-	tu := *tokenBase
-	tu.Host = g.Host(upToken)
-	f.tokenURL = tu.String() + "&" + claims.Encode()
-	if f.signingConfig, err = rewriteSigningConfig(e.SigningConfig, filepath.Join(dir, "signing_config.json"), rewrite); err != nil {
-		g.Close()
-		return nil, err
-	}
-	if f.trustedRoot, err = rewriteTrustedRoot(e.TrustedRoot, filepath.Join(dir, "trusted_root.json"), rewrite); err != nil {
-		g.Close()
-		return nil, err
-	}
-	f.registries = []frontedRegistry{{bed: e.GHCR, proxy: g.Host(upGHCR)}, {bed: e.DockerHub, proxy: g.Host(upDockerHub)}}
-	f.dockerConfig = filepath.Join(dir, "docker")
-	if err := f.writeDockerConfig(); err != nil {
-		g.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-func (f *fronted) Close() error { return f.proxy.Close() }
-
-// rewriteSigningConfig writes a copy of the signing config at in whose
-// service URLs point at the proxies.
-func rewriteSigningConfig(in, out string, rewrite func(string) string) (string, error) {
-	b, err := os.ReadFile(in)
-	if err != nil {
-		return "", err
-	}
-	var sc prototrustroot.SigningConfig
-	if err := protojson.Unmarshal(b, &sc); err != nil {
-		return "", fmt.Errorf("signing config %s: %w", in, err)
-	}
-	for _, ss := range [][]*prototrustroot.Service{sc.CaUrls, sc.RekorTlogUrls, sc.TsaUrls, sc.OidcUrls} {
-		for _, s := range ss {
-			s.Url = rewrite(s.Url)
-		}
-	}
-	b, err = protojson.Marshal(&sc)
-	if err != nil {
-		return "", err
-	}
-	if _, err := root.NewSigningConfigFromJSON(b); err != nil {
-		return "", fmt.Errorf("the rewritten signing config does not load: %w", err)
-	}
-	return out, os.WriteFile(out, b, 0o644)
-}
-
-// rewriteTrustedRoot writes a copy of the trusted root at in whose service
-// URLs point at the proxies. The keys and certificates are the same:
-// verification does not depend on the URLs.
-func rewriteTrustedRoot(in, out string, rewrite func(string) string) (string, error) {
-	b, err := os.ReadFile(in)
-	if err != nil {
-		return "", err
-	}
-	var tr prototrustroot.TrustedRoot
-	if err := protojson.Unmarshal(b, &tr); err != nil {
-		return "", fmt.Errorf("trusted root %s: %w", in, err)
-	}
-	for _, l := range append(tr.Tlogs, tr.Ctlogs...) {
-		l.BaseUrl = rewrite(l.BaseUrl)
-	}
-	for _, ca := range append(tr.CertificateAuthorities, tr.TimestampAuthorities...) {
-		ca.Uri = rewrite(ca.Uri)
-	}
-	b, err = protojson.Marshal(&tr)
-	if err != nil {
-		return "", err
-	}
-	if _, err := root.NewTrustedRootFromJSON(b); err != nil {
-		return "", fmt.Errorf("the rewritten trusted root does not load: %w", err)
-	}
-	return out, os.WriteFile(out, b, 0o644)
-}
-
-// writeDockerConfig writes config.json with the credentials of both
-// registries under their proxies' hosts, for cosign.
-func (f *fronted) writeDockerConfig() error {
-	auths := map[string]map[string]string{}
-	for _, r := range f.registries {
-		auths[r.proxy] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(r.bed.User + ":" + r.bed.Password))}
-	}
-	b, err := json.Marshal(map[string]any{"auths": auths})
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(f.dockerConfig, 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(f.dockerConfig, "config.json"), b, 0o600)
-}
+// tokenURL is the token endpoint through its proxy, minting the benchmark
+// identity's tokens.
+func tokenURL(f *fronted.Bed) string { return f.TokenBase + "&" + claims.Encode() }
 
 // credentialFlags are sigil's --registry-credentials for both proxies.
-func (f *fronted) credentialFlags() []string {
+func credentialFlags(f *fronted.Bed) []string {
 	var out []string
-	for _, r := range f.registries {
-		out = append(out, "--registry-credentials", r.proxy+"="+r.bed.User+":"+r.bed.Password)
+	for _, r := range f.Registries {
+		out = append(out, "--registry-credentials", r.Credentials())
 	}
 	return out
 }
 
 // token fetches an identity token through the proxy, as a job would.
-func (f *fronted) token(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.tokenURL+"&audience=sigstore", nil)
+func token(ctx context.Context, f *fronted.Bed) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tokenURL(f)+"&audience=sigstore", nil)
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+f.env.Token)
+	req.Header.Set("Authorization", "Bearer "+f.Env.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
@@ -233,19 +98,19 @@ type imageSet struct {
 // pushSet pushes imgs to repositories prefix/img-NNN on both registries,
 // directly (not through the proxies: setting up is not measured), and
 // returns the proxied digest references.
-func (f *fronted) pushSet(ctx context.Context, prefix string, imgs []v1.Image) (imageSet, error) {
+func pushSet(ctx context.Context, f *fronted.Bed, prefix string, imgs []v1.Image) (imageSet, error) {
 	refs := make([]string, 2*len(imgs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
 	for i, img := range imgs {
-		for j, r := range f.registries {
+		for j, r := range f.Registries {
 			g.Go(func() error {
 				repo := fmt.Sprintf("%s/img-%03d", prefix, i)
-				tag, err := name.NewTag(r.bed.Host + "/" + repo + ":v1")
+				tag, err := name.NewTag(r.Bed.Host + "/" + repo + ":v1")
 				if err != nil {
 					return err
 				}
-				auth := &authn.Basic{Username: r.bed.User, Password: r.bed.Password}
+				auth := &authn.Basic{Username: r.Bed.User, Password: r.Bed.Password}
 				if err := remote.Write(tag, img, remote.WithAuth(auth), remote.WithContext(gctx)); err != nil {
 					return fmt.Errorf("pushing %s: %w", tag, err)
 				}
@@ -253,7 +118,7 @@ func (f *fronted) pushSet(ctx context.Context, prefix string, imgs []v1.Image) (
 				if err != nil {
 					return err
 				}
-				refs[2*i+j] = r.proxy + "/" + repo + "@" + d.String()
+				refs[2*i+j] = r.Host + "/" + repo + "@" + d.String()
 				return nil
 			})
 		}
@@ -263,7 +128,7 @@ func (f *fronted) pushSet(ctx context.Context, prefix string, imgs []v1.Image) (
 	}
 	// GHCR refs first, then Docker Hub's, as a workflow lists them.
 	var ordered []string
-	for j := range f.registries {
+	for j := range f.Registries {
 		for i := range imgs {
 			ordered = append(ordered, refs[2*i+j])
 		}

@@ -17,6 +17,10 @@ import (
 var ErrNoIDTokenPermission = errors.New("no GitHub OIDC token available: the job needs `permissions: id-token: write` " +
 	"(workflows triggered by pull_request from a fork never get a token)")
 
+// errMalformedToken is a 200 answer that is not the token endpoint's JSON:
+// the service's fault.
+var errMalformedToken = errors.New(`response is not the expected JSON {"value": "<token>"}`)
+
 // maxTokenBody is the most of a token response body that is read.
 const maxTokenBody = 64 << 10
 
@@ -108,6 +112,9 @@ func (r *Runtime) IDToken(ctx context.Context, audience string) (string, error) 
 		}
 	}
 	if err != nil {
+		if retryable(ctx, err) || errors.Is(err, errMalformedToken) {
+			return "", fmt.Errorf("%w (the runner's token service failed, not the job: re-run it; if it persists, see https://www.githubstatus.com)", err)
+		}
 		return "", err
 	}
 	if err := r.AddMask(token); err != nil {
@@ -136,8 +143,8 @@ func (e *networkError) Error() string { return e.err.Error() }
 func (e *networkError) Unwrap() error { return e.err }
 
 // requestToken makes one attempt at the token request.
-func (r *Runtime) requestToken(ctx context.Context, tokenURL, bearer string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.tokenTimeout)
+func (r *Runtime) requestToken(parent context.Context, tokenURL, bearer string) (string, error) {
+	ctx, cancel := context.WithTimeout(parent, r.tokenTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tokenURL, nil)
 	if err != nil {
@@ -147,6 +154,9 @@ func (r *Runtime) requestToken(ctx context.Context, tokenURL, bearer string) (st
 	req.Header.Set("Accept", "application/json")
 	resp, err := r.client.Do(req)
 	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && parent.Err() == nil {
+			return "", &networkError{fmt.Errorf("requesting GitHub OIDC token: no answer within %v", r.tokenTimeout)}
+		}
 		// *url.Error names the URL, which carries no secret: the request
 		// token travels in the header.
 		return "", &networkError{fmt.Errorf("requesting GitHub OIDC token: %w", err)}
@@ -172,7 +182,7 @@ func (r *Runtime) requestToken(ctx context.Context, tokenURL, bearer string) (st
 		Value string `json:"value"`
 	}
 	if err := json.Unmarshal(body, &parsed); err != nil {
-		return "", fmt.Errorf("requesting GitHub OIDC token: response is not the expected JSON {\"value\": \"<token>\"}: %s", jsonErrorKind(err))
+		return "", fmt.Errorf("requesting GitHub OIDC token: %w: %s", errMalformedToken, jsonErrorKind(err))
 	}
 	if parsed.Value == "" {
 		return "", errors.New(`requesting GitHub OIDC token: response has no token (empty or missing "value")`)

@@ -108,7 +108,7 @@ func TestIDToken(t *testing.T) {
 			handle: func(_ int, w http.ResponseWriter) {
 				http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			},
-			wantErr:   `requesting GitHub OIDC token: 503 Service Unavailable: "unavailable\n"`,
+			wantErr:   `requesting GitHub OIDC token: 503 Service Unavailable: "unavailable\n" (the runner's token service failed, not the job: re-run it; if it persists, see https://www.githubstatus.com)`,
 			wantCalls: 3,
 		},
 		{
@@ -116,13 +116,13 @@ func TestIDToken(t *testing.T) {
 			handle: func(_ int, w http.ResponseWriter) {
 				fmt.Fprintf(w, `{"value": "%s`, testToken)
 			},
-			wantErr:   `requesting GitHub OIDC token: response is not the expected JSON {"value": "<token>"}: invalid JSON at byte 69`,
+			wantErr:   `requesting GitHub OIDC token: response is not the expected JSON {"value": "<token>"}: invalid JSON at byte 69 (the runner's token service failed, not the job: re-run it; if it persists, see https://www.githubstatus.com)`,
 			wantCalls: 1,
 		},
 		{
 			name:      "wrong JSON type",
 			handle:    func(_ int, w http.ResponseWriter) { fmt.Fprint(w, `{"value": 42}`) },
-			wantErr:   `requesting GitHub OIDC token: response is not the expected JSON {"value": "<token>"}: number where a string was expected`,
+			wantErr:   `requesting GitHub OIDC token: response is not the expected JSON {"value": "<token>"}: number where a string was expected (the runner's token service failed, not the job: re-run it; if it persists, see https://www.githubstatus.com)`,
 			wantCalls: 1,
 		},
 		{
@@ -285,6 +285,19 @@ func TestIDTokenContext(t *testing.T) {
 		token, err := r.IDToken(t.Context(), "sigstore")
 		if err != nil || token != testToken {
 			t.Errorf("IDToken = %q, %v; want the token after a retry", token, err)
+		}
+	})
+
+	t.Run("no answer in any attempt says so", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		srv := newTokenServer(t, func(int, http.ResponseWriter) { <-release })
+		t.Cleanup(func() { close(release) })
+		r, _ := newTestRuntime(t, env(srv.URL), WithTokenTimeout(20*time.Millisecond))
+		_, err := r.IDToken(t.Context(), "sigstore")
+		want := "requesting GitHub OIDC token: no answer within 20ms (the runner's token service failed, not the job: re-run it; if it persists, see https://www.githubstatus.com)"
+		if diff := cmp.Diff(want, errString(err)); diff != "" {
+			t.Errorf("error mismatch (-want +got):\n%s", diff)
 		}
 	})
 

@@ -143,8 +143,18 @@ func (d dockerConfig) Resolve(r authn.Resource) (authn.Authenticator, error) {
 // RemoteOptions are the go-containerregistry options for every registry call
 // of one run: credentials and transport (t, or remote.DefaultTransport when
 // nil, under sigil's fixes: see roundTripper). The context is added per call.
+//
+// go-containerregistry's own retries are off: t retries (sigil's is
+// httpretry's, honouring Retry-After), and retries on top of retries
+// multiply a lasting fault's time. A registry that fails for good is
+// reported as an *httpretry.ServiceError naming it.
 func RemoteOptions(kc authn.Keychain, t http.RoundTripper, userAgent string) []remote.Option {
-	opts := []remote.Option{remote.WithAuthFromKeychain(kc), remote.WithTransport(roundTripper(kc, t))}
+	opts := []remote.Option{
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(roundTripper(kc, t)),
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		remote.WithRetryStatusCodes(),
+	}
 	if userAgent != "" {
 		opts = append(opts, remote.WithUserAgent(userAgent))
 	}

@@ -11,16 +11,20 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sigil-dev/sigil/internal/httpretry"
 )
 
 // roundTripper is the http.RoundTripper under every registry call of a run:
-// t (remote.DefaultTransport when nil), with referrers answers checked and,
-// when kc is Auth's keychain with a GitHub token, refused token reads on
-// ghcr.io retried anonymously.
+// t (remote.DefaultTransport when nil) whose lasting faults are
+// *httpretry.ServiceError, with referrers answers checked and, when kc is
+// Auth's keychain with a GitHub token, refused token reads on ghcr.io
+// retried anonymously.
 func roundTripper(kc authn.Keychain, t http.RoundTripper) http.RoundTripper {
 	if t == nil {
 		t = remote.DefaultTransport
 	}
+	t = httpretry.Service{Name: "registry", Base: t}
 	if k, ok := kc.(keychain); ok && k.auth.GitHubToken != "" {
 		t = anonymousReads{inner: t, host: canonical(k.auth.ghcr()), token: k.auth.GitHubToken}
 	}

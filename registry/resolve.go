@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/internal/httpretry"
 	"github.com/sigil-dev/sigil/setting"
 )
 
@@ -97,6 +98,9 @@ func Explain(err error, ref name.Reference, auth Auth) error {
 		case te.StatusCode == http.StatusNotFound || hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 			return &NotFoundError{Ref: ref.String(), Err: err}
 		}
+	}
+	if se := httpretry.Cause(err); se != err {
+		return se // the registry's fault, named with its host: not the reference's
 	}
 	return fmt.Errorf("%s: %w", ref, err)
 }

@@ -18,6 +18,7 @@ import (
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/oauthflow"
 
+	"github.com/sigil-dev/sigil/internal/httpretry"
 	"github.com/sigil-dev/sigil/setting"
 )
 
@@ -138,6 +139,9 @@ func (f *fulcio) request(ctx context.Context, token string) ([]*x509.Certificate
 	f.requests++
 	resp, err := f.client.Do(hr)
 	if err != nil {
+		if se := httpretry.Cause(err); se != err {
+			return nil, fmt.Errorf("requesting a certificate: %w", se)
+		}
 		return nil, fmt.Errorf("requesting a certificate from Fulcio at %s: %w", f.url, err)
 	}
 	defer resp.Body.Close()
@@ -150,7 +154,7 @@ func (f *fulcio) request(ctx context.Context, token string) ([]*x509.Certificate
 	}
 	var fr fulcioResponse
 	if err := json.Unmarshal(raw, &fr); err != nil {
-		return nil, fmt.Errorf("Fulcio's answer is not JSON: %w", err)
+		return nil, &httpretry.ServiceError{Service: "Fulcio", At: f.url, Err: fmt.Errorf("its answer to the certificate request is not JSON: %w", err)}
 	}
 	var pems []string
 	switch {

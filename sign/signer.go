@@ -18,6 +18,7 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/internal/httpretry"
 )
 
 // Signer signs artifacts under one key pair and one certificate.
@@ -47,17 +48,17 @@ func New(opts ...Option) (*Signer, error) {
 			return nil, fmt.Errorf("generating the run's key pair: %w", err)
 		}
 	}
-	client := &http.Client{Transport: o.transport}
 	if s.certs == nil {
+		client := &http.Client{Transport: httpretry.Service{Name: "Fulcio", Base: o.transport}}
 		s.certs = &fulcio{url: o.services.FulcioURL, client: client, token: o.token, now: o.now, keypair: s.keypair}
 	}
 	if o.log != nil {
 		s.tlog = *o.log
-	} else if s.tlog, err = newLog(o.services.RekorURL, int(o.services.RekorVersion), client); err != nil {
+	} else if s.tlog, err = newLog(o.services.RekorURL, int(o.services.RekorVersion), o.transport); err != nil {
 		return nil, err
 	}
 	if s.legacy == nil && o.services.LegacyRekorURL != "" {
-		l, err := newLog(o.services.LegacyRekorURL, 1, client)
+		l, err := newLog(o.services.LegacyRekorURL, 1, o.transport)
 		if err != nil {
 			return nil, err
 		}
@@ -65,8 +66,11 @@ func New(opts ...Option) (*Signer, error) {
 	}
 	if !o.tsaSet {
 		for _, u := range o.services.TSAURLs {
-			// No retries of its own: the transport retries.
-			s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: o.transport, Timeout: -1}))
+			// No retries of its own: the transport retries. (Its own
+			// retries end by reading a body they closed, and the Service
+			// transport turns a lasting 5xx into an error before.)
+			tsa := httpretry.Service{Name: "timestamp authority", Base: o.transport, Accept: []string{"application/timestamp-reply"}}
+			s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: tsa, Timeout: -1}))
 		}
 	}
 	return s, nil
@@ -138,7 +142,7 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsa
 		TrustedRoot:                s.o.trustedRoot,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, fmt.Errorf("signing: %w", httpretry.Cause(err))
 	}
 	out, err := (&bundle.Bundle{Bundle: b}).MarshalJSON()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/sigil-dev/sigil/internal/httpretry"
 	"github.com/sigil-dev/sigil/setting"
 )
 
@@ -34,7 +35,7 @@ const userAgent = "sigil"
 // creates them lazily on first use without a lock (a data race under
 // concurrent signing), and neither rekor's GetRekorClient nor rekor-tiles'
 // NewWriter takes a transport (each builds its own retrying client).
-func newLog(base string, version int, client *http.Client) (Log, error) {
+func newLog(base string, version int, transport http.RoundTripper) (Log, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Log{}, setting.Errorf(setting.RekorURL, "%q is not an http(s) URL", base)
@@ -42,6 +43,13 @@ func newLog(base string, version int, client *http.Client) (Log, error) {
 	// sigstore-go's own timeout would cut a request short of the
 	// transport's retries: the transport bounds each attempt instead.
 	opts := &sgsign.RekorOptions{BaseURL: base, Version: uint32(version), Timeout: -1}
+	svc := httpretry.Service{Name: fmt.Sprintf("Rekor v%d", version), Base: transport}
+	if version == 1 {
+		// go-openapi reads any other type as a puzzle ("is not supported
+		// by the TextConsumer"); Rekor v1 answers JSON.
+		svc.Accept = []string{"application/json"}
+	}
+	client := &http.Client{Transport: svc}
 	switch version {
 	case 1:
 		path := u.Path
@@ -105,7 +113,7 @@ func (w rekorV2Writer) Add(ctx context.Context, entry any) (*protorekor.Transpar
 	}
 	var tle protorekor.TransparencyLogEntry
 	if err := protojson.Unmarshal(raw, &tle); err != nil {
-		return nil, fmt.Errorf("the answer is not a transparency log entry: %w", err)
+		return nil, fmt.Errorf("its answer is not a transparency log entry: %w", err)
 	}
 	return &tle, nil
 }
@@ -121,6 +129,9 @@ type namedLog struct {
 
 func (l namedLog) GetTransparencyLogEntry(ctx context.Context, keyOrCertPEM []byte, b *protobundle.Bundle) error {
 	if err := l.Transparency.GetTransparencyLogEntry(ctx, keyOrCertPEM, b); err != nil {
+		if se := httpretry.Cause(err); se != err {
+			return fmt.Errorf("recording the signature: %w", se)
+		}
 		return fmt.Errorf("recording the signature in Rekor v%d at %s: %w", l.v, l.url, err)
 	}
 	return nil

@@ -30,7 +30,7 @@ func TestNewLogRefusesBadSettings(t *testing.T) {
 		{"http://", 1, "rekor-url"},
 		{"http://127.0.0.1:1", 3, "sigil speaks 1 and 2"},
 	} {
-		if _, err := newLog(tc.url, tc.version, http.DefaultClient); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := newLog(tc.url, tc.version, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("newLog(%q, %d): err = %v, want %q", tc.url, tc.version, err, tc.want)
 		}
 	}
