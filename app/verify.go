@@ -34,6 +34,10 @@ type VerifyConfig struct {
 	Ref                       string
 	RunnerEnvironment         string
 	AnyIdentityUnsafe         bool
+	// Attestations are the predicate types every artifact must have an
+	// attestation of (names expanded: provenance is
+	// https://slsa.dev/provenance/v1).
+	Attestations []string
 }
 
 // policy builds the identity policy the inputs ask for.
