@@ -155,7 +155,7 @@ var Inputs = []Input{
 			"JSON (`https://cyclonedx.org/bom`), decided from the document. A document that is not valid JSON of its kind, a line naming " +
 			"no image or file of the step, or an SBOM too large for the transparency log is refused before any token is requested."},
 	{Name: "predicate-type", Modes: []Mode{ModeSign},
-		Usage: "the predicate type URI of the predicates",
+		Usage:       "the predicate type URI of the predicates",
 		Description: "Predicate type URI of the custom predicates in `predicates`, e.g. `https://example.com/test-result/v1`."},
 	{Name: "predicates", Modes: []Mode{ModeSign}, kind: kindAssignments,
 		Usage: "IMAGE_OR_FILE=PREDICATE: attest a custom JSON predicate (of predicate-type) to the images or files named",

@@ -132,6 +132,7 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 		verify.WithFormat(cfg.Format),
 		verify.WithRecursive(cfg.Recursive),
 		verify.WithConcurrency(cfg.Concurrency),
+		verify.WithAttestations(cfg.Attestations...),
 	)
 	if err != nil {
 		return nil, err

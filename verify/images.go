@@ -89,11 +89,17 @@ func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact
 		return a
 	}
 	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
-	bundles, berr := v.findBundles(ctx, t.Ref, digest)
+	bundles, atts, berr := v.findBundles(ctx, t.Ref, digest)
+	var aerr error
+	if len(v.o.attestations) > 0 {
+		var legacyAtts []candidate
+		legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest)
+		atts = append(atts, legacyAtts...)
+	}
 	// A lookup for a format that is not required does not fail the
 	// artifact.
 	if !v.o.format.Includes(artifact.FormatLegacy) {
-		lerr = nil
+		lerr, aerr = nil, nil
 	}
 	if !v.o.format.Includes(artifact.FormatBundle) {
 		berr = nil
@@ -107,8 +113,12 @@ func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact
 	for _, s := range a.Signatures {
 		a.Passed = a.Passed || s.Passed
 	}
+	if len(v.o.attestations) > 0 {
+		a.Attestations, a.Provenance = v.checkAttestations(atts)
+		a.Passed = allPassed(a.Attestations)
+	}
 	var errs []string
-	for _, err := range []error{lerr, berr} {
+	for _, err := range []error{lerr, berr, aerr} {
 		if err != nil {
 			errs = append(errs, registry.Explain(err, t.Ref, v.o.auth).Error())
 		}
@@ -116,7 +126,7 @@ func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact
 	switch {
 	case len(errs) > 0 && !a.Passed:
 		a.Error = "reading signatures: " + strings.Join(errs, "; ")
-	case len(cands) == 0:
+	case len(cands) == 0 && len(v.o.attestations) == 0:
 		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.Ref), t.Ref)
 	}
 	return a
@@ -237,14 +247,14 @@ type referrerManifest struct {
 // when its manifest's artifactType or its single layer's media type is a
 // bundle media type. A bundle whose manifest says it carries another
 // predicate type than a cosign signature is an attestation and is skipped.
-func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
+func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) (sigs, atts []candidate, err error) {
 	idx, err := ociremote.Referrers(d, "", v.ociOption(ctx))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []candidate
 	for i, desc := range idx.Manifests {
-		if len(out) >= maxCandidates || i >= maxReferrers {
+		if len(out)+len(atts) >= maxCandidates || i >= maxReferrers {
 			break
 		}
 		if desc.Size > maxReferrerManifestSize {
@@ -263,9 +273,14 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 		if !isBundle {
 			continue
 		}
-		if pt := m.Annotations[annotationPredicateType]; pt != "" && pt != artifact.CosignSignPredicateType {
+		// The manifest's annotation names the predicate type; without
+		// it, the statement does (read below).
+		pt := m.Annotations[annotationPredicateType]
+		isAttestation := pt != "" && pt != artifact.CosignSignPredicateType
+		if isAttestation && len(v.o.attestations) == 0 {
 			continue
 		}
+		c.attestation = isAttestation
 		if len(m.Layers) != 1 {
 			c.err = fmt.Errorf("a bundle referrer has one layer, this one has %d", len(m.Layers))
 			out = append(out, c)
@@ -289,10 +304,20 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			c.err = errors.New("the bundle holds a message signature, not the in-toto statement cosign signs for an image")
 		default:
 			c.entity = b
+			if pt == "" {
+				if st, err := statementOf(b); err == nil && st.PredicateType != artifact.CosignSignPredicateType {
+					c.attestation, c.statement = true, st
+				}
+			}
 		}
-		out = append(out, c)
+		switch {
+		case c.attestation && len(v.o.attestations) > 0:
+			atts = append(atts, c)
+		case !c.attestation:
+			out = append(out, c)
+		}
 	}
-	return out, nil
+	return out, atts, nil
 }
 
 // readReferrer reads a referrer's manifest, bounded.
