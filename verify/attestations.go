@@ -77,21 +77,9 @@ func checkAttestationOptions(types []string) error {
 // payload is a DSSE envelope, its annotations the certificate, chain, Rekor
 // v1 entry and timestamp.
 func (v *Verifier) findLegacyAttestations(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
-	opt := v.ociOption(ctx)
-	tag, err := ociremote.AttestationTag(d, opt, ociremote.WithTargetRepository(d.Repository))
+	tag, list, err := v.tagLayers(ctx, d, ociremote.AttestationTag)
 	if err != nil {
 		return nil, err
-	}
-	atts, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
-	if err != nil {
-		return nil, err
-	}
-	list, err := atts.Get()
-	if err != nil {
-		return nil, err
-	}
-	if len(list) > maxCandidates {
-		list = list[:maxCandidates]
 	}
 	var out []candidate
 	for i, att := range list {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"golang.org/x/sync/errgroup"
 
@@ -151,22 +152,9 @@ func (v *Verifier) sigTagName(d name.Digest) string {
 // findLegacy reads the signatures in the digest's sha256-<hex>.sig tag, as
 // cosign verify does. A missing tag means no signatures.
 func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
-	opt := v.ociOption(ctx)
-	// The signatures live beside the image, whatever COSIGN_REPOSITORY says.
-	tag, err := ociremote.SignatureTag(d, opt, ociremote.WithTargetRepository(d.Repository))
+	tag, list, err := v.tagLayers(ctx, d, ociremote.SignatureTag)
 	if err != nil {
 		return nil, err
-	}
-	sigs, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
-	if err != nil {
-		return nil, err
-	}
-	list, err := sigs.Get()
-	if err != nil {
-		return nil, err
-	}
-	if len(list) > maxCandidates {
-		list = list[:maxCandidates]
 	}
 	var out []candidate
 	for i, sig := range list {
@@ -194,6 +182,29 @@ func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte)
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// tagLayers reads the layers of the digest's cosign tag that tagFor names
+// (the .sig or .att tag), at most maxCandidates. The tag lives beside the
+// image, whatever COSIGN_REPOSITORY says.
+func (v *Verifier) tagLayers(ctx context.Context, d name.Digest, tagFor func(name.Reference, ...ociremote.Option) (name.Tag, error)) (name.Tag, []oci.Signature, error) {
+	opt := v.ociOption(ctx)
+	tag, err := tagFor(d, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return tag, nil, err
+	}
+	sigs, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return tag, nil, err
+	}
+	list, err := sigs.Get()
+	if err != nil {
+		return tag, nil, err
+	}
+	if len(list) > maxCandidates {
+		list = list[:maxCandidates]
+	}
+	return tag, list, nil
 }
 
 // layer is the part of a v1.Layer readLayer needs.
