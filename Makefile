@@ -17,9 +17,11 @@ demo: testbed
 
 # What the tests run besides the bed, each built once into the bed's cache:
 # the cluster verifiers (Kyverno CLI, policy-tester), actionlint and
-# staticcheck, and the action image on the bed's own Docker daemon.
+# staticcheck, GitHub's @actions/attest (npm, run with node), and the action
+# image on the bed's own Docker daemon.
 tools:
 	./testbed/install-verifiers.sh >/dev/null
+	./testbed/install-actions-attest.sh >/dev/null
 	./testbed/install-gotool.sh actionlint >/dev/null
 	./testbed/install-gotool.sh staticcheck >/dev/null
 	$(MAKE) image

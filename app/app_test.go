@@ -253,6 +253,11 @@ func TestActionRefusesBadInputs(t *testing.T) {
 		{"verify without identity", map[string]string{"MODE": "verify", "IMAGES": "a/b:c"}, "no identity to check"},
 		{"verify bad format", map[string]string{"MODE": "verify", "IMAGES": "a/b:c", "REPOSITORY": "o/r", "FORMAT": "both"}, `input format: "both": want any, bundle or legacy`},
 		{"merge nothing", map[string]string{"MODE": "merge"}, "nothing to merge"},
+		{"sbom line without an image", map[string]string{"IMAGES": "a/b:c", "SBOMS": "=sbom.json"}, "input sboms: line 1: nothing before '='"},
+		{"predicates without their type", map[string]string{"IMAGES": "a/b:c", "PREDICATES": "p.json"}, "input predicate-type: input predicates gives custom predicates without their type"},
+		{"a predicate type that is no URI", map[string]string{"IMAGES": "a/b:c", "PREDICATES": "p.json", "PREDICATE-TYPE": "test-result"}, `input predicate-type: predicate type "test-result": want an absolute URI`},
+		{"a predicate type without predicates", map[string]string{"IMAGES": "a/b:c", "PREDICATE-TYPE": "https://example.com/t/v1"}, "input predicates"},
+		{"verify an unknown attestation", map[string]string{"MODE": "verify", "IMAGES": "a/b:c", "REPOSITORY": "o/r", "ATTESTATIONS": "slsa"}, `input attestations: predicate type "slsa": want an absolute URI`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,7 +102,7 @@ func addFlags(fs *pflag.FlagSet, mode Mode) {
 		switch in.kind {
 		case kindBool:
 			fs.Bool(in.Name, in.flagDefault(mode) == "true", usage)
-		case kindList, kindKeyValues, kindCredentials:
+		case kindList, kindKeyValues, kindCredentials, kindAssignments:
 			fs.StringArray(in.Name, nil, usage)
 		default:
 			fs.String(in.Name, in.flagDefault(mode), usage)

@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/sigil-dev/sigil/attestation"
 )
 
 // runCLI runs the CLI with args and an environment that contacts nothing
@@ -111,5 +116,42 @@ func TestCLIReadsLikeTheAction(t *testing.T) {
 		len(cfg.Credentials) != 2 || cfg.GitHubToken != "ghs_from_env" || cfg.GHCRHost != "ghcr.example" || cfg.DockerConfigDir != "/cfg" ||
 		cfg.Format != "both" || cfg.Concurrency != 16 || cfg.PolicyDir != "" || cfg.PolicyRefs != PolicyRefsTags {
 		t.Errorf("read %+v", cfg)
+	}
+}
+
+// TestReadAttestationInputs: the attestation settings are read from flags
+// as the action reads its inputs, names expanded.
+func TestReadAttestationInputs(t *testing.T) {
+	t.Parallel()
+	root := newRootCommand(&bytes.Buffer{}, &bytes.Buffer{}, nil, Env{})
+	read := func(mode string, args ...string) *pflag.FlagSet {
+		t.Helper()
+		cmd, _, err := root.Find([]string{mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return cmd.Flags()
+	}
+	none := func(string) string { return "" }
+	sc, err := readSign(cliFlags{mode: ModeSign, getenv: none, flags: read("sign", "--provenance", "--sboms", "*/org/app:*=app.spdx.json", "--sboms", "all.cdx.json",
+		"--predicate-type", "https://example.com/test-result/v1", "--predicates", "dist/*=tests.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SignConfig{Provenance: true, PredicateType: "https://example.com/test-result/v1",
+		SBOMs:      []attestation.Assignment{{Line: 1, Pattern: "*/org/app:*", Path: "app.spdx.json"}, {Line: 2, Path: "all.cdx.json"}},
+		Predicates: []attestation.Assignment{{Line: 1, Pattern: "dist/*", Path: "tests.json"}}}
+	if diff := cmp.Diff([]any{want.Provenance, want.PredicateType, want.SBOMs, want.Predicates}, []any{sc.Provenance, sc.PredicateType, sc.SBOMs, sc.Predicates}); diff != "" {
+		t.Errorf("sign (-want +got):\n%s", diff)
+	}
+	vc, err := readVerify(cliFlags{mode: ModeVerify, getenv: none, flags: read("verify", "--repository", "o/r", "--attestations", "provenance,spdx", "--attestations", "https://example.com/test-result/v1", "--attestations", "provenance")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"https://slsa.dev/provenance/v1", "https://spdx.dev/Document", "https://example.com/test-result/v1"}, vc.Attestations); diff != "" {
+		t.Errorf("verify attestations (-want +got):\n%s", diff)
 	}
 }

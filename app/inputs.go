@@ -29,6 +29,7 @@ const (
 	kindList             // one item a line, or comma-separated
 	kindKeyValues        // KEY=VALUE lines
 	kindCredentials      // HOST=USERNAME:PASSWORD lines
+	kindAssignments      // IMAGE_OR_FILE=PATH lines (attestation.ParseAssignments)
 )
 
 // Input is one setting of a run: an input of the action and a flag of the
@@ -167,6 +168,28 @@ var Inputs = []Input{
 	{Name: "annotations", Modes: []Mode{ModeSign}, kind: kindKeyValues,
 		Usage:       "KEY=VALUE signed into the legacy payload (repeatable)",
 		Description: "`KEY=VALUE` annotations, one a line, signed into the legacy signature's payload (not with `format: bundle`)."},
+
+	// Sign: attestations, under the same certificate.
+	{Name: "provenance", Modes: []Mode{ModeSign}, kind: kindBool, Default: "false",
+		Usage: "attest SLSA v1 build provenance (GitHub's build type) for every image and file",
+		Description: "`true` attests SLSA v1 build provenance (predicate `https://slsa.dev/provenance/v1`, GitHub's build type " +
+			"`https://actions.github.io/buildtypes/workflow/v1`, as actions/attest-build-provenance writes it) for every image in every " +
+			"repository and for the files, built from the job's OIDC token and signed under the same certificate as the signatures."},
+	{Name: "sboms", Modes: []Mode{ModeSign}, kind: kindAssignments,
+		Usage: "IMAGE_OR_FILE=SBOM: attest an SPDX or CycloneDX JSON SBOM to the images or files named (a reference, path or glob; SBOM alone: every artifact)",
+		Description: "SBOMs to attest, one a line: `IMAGE_OR_FILE=PATH`, where the left side is an image reference as given in `images`, " +
+			"a file's path, or a glob (`*` matches any run of characters), e.g. `*/org/app:*=sbom/app.spdx.json`; a line with the " +
+			"path alone attests that SBOM to every image and file. SPDX 2.x JSON (predicate `https://spdx.dev/Document`) or CycloneDX " +
+			"JSON (`https://cyclonedx.org/bom`), decided from the document. A document that is not valid JSON of its kind, a line naming " +
+			"no image or file of the step, or an SBOM too large for the transparency log is refused before any token is requested."},
+	{Name: "predicate-type", Modes: []Mode{ModeSign},
+		Usage:       "the predicate type URI of the predicates",
+		Description: "Predicate type URI of the custom predicates in `predicates`, e.g. `https://example.com/test-result/v1`."},
+	{Name: "predicates", Modes: []Mode{ModeSign}, kind: kindAssignments,
+		Usage: "IMAGE_OR_FILE=PREDICATE: attest a custom JSON predicate (of predicate-type) to the images or files named",
+		Description: "Custom predicates to attest, one a line, as `sboms`: `IMAGE_OR_FILE=PATH` (or the path alone, for every artifact), " +
+			"each a JSON object of type `predicate-type`."},
+
 	{Name: "policies-dir", Modes: []Mode{ModeSign, ModeMerge}, Default: DefaultPolicyDir, FlagDefault: str(""),
 		Usage: "write consumer policies into this directory (the CLI writes none unless given; merge: " + DefaultPolicyDir + ")",
 		Description: "Directory, relative to the workspace, that sign and merge write consumer policies into (a Kyverno ClusterPolicy, " +
@@ -205,6 +228,12 @@ var Inputs = []Input{
 		Usage: "accept a signature by anyone the trusted root certifies (no identity check)",
 		Description: "`true` accepts a signature by anyone the trusted root certifies for the issuer: no identity is checked " +
 			"(the issuer, signature, log entry and certificate chain still are). For experiments only; conflicts with every identity input."},
+	{Name: "attestations", Modes: []Mode{ModeVerify}, kind: kindList,
+		Usage: "attestations each artifact must have: provenance, spdx, cyclonedx or predicate type URIs (repeatable)",
+		Description: "Attestations each image and file must carry, one a line: `provenance` (SLSA v1, `https://slsa.dev/provenance/v1`), " +
+			"`spdx`, `cyclonedx`, or a predicate type URI. Each must be signed by the identity the policy names, with the artifact's digest " +
+			"as its subject; a provenance must also agree with its certificate and the GitHub presets (repository, workflow, ref, runner " +
+			"environment). With attestations required, an artifact passes when every one of them does."},
 	{Name: "digests", Modes: []Mode{ModeVerify}, kind: kindList,
 		Usage: "artifacts held as a digest, not a file: sha256:HEX=BUNDLE (or sha256:HEX with --bundle)",
 		Description: "Artifacts held as a digest rather than a file, one a line: `sha256:HEX=BUNDLE`, or `sha256:HEX` with `bundle` for a single one. " +

@@ -3,11 +3,13 @@ package app
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/attestation"
 	"github.com/sigil-dev/sigil/inputlist"
 	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/setting"
@@ -122,6 +124,14 @@ func (r *reader) credentials(name string) []registry.Credential {
 	return c
 }
 
+func (r *reader) assignments(name string) []attestation.Assignment {
+	as, err := attestation.ParseAssignments(r.text(name))
+	if err != nil {
+		r.fail(name, err)
+	}
+	return as
+}
+
 func (r *reader) format(name string, choices ...artifact.Format) artifact.Format {
 	f, err := artifact.ParseFormat(r.text(name), "", choices...)
 	if err != nil {
@@ -139,6 +149,23 @@ func (r *reader) oneOf(name string, choices ...string) string {
 	}
 	r.fail(name, fmt.Errorf("%q: want %s", v, strings.Join(choices, " or ")))
 	return ""
+}
+
+// predicateTypes reads a list of predicate types or their names
+// (attestation.ExpandPredicateType), each once.
+func (r *reader) predicateTypes(name string) []string {
+	var out []string
+	for _, s := range r.list(name) {
+		t, err := attestation.ExpandPredicateType(s)
+		if err != nil {
+			r.fail(name, err)
+			continue
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (r *reader) err() error { return errors.Join(r.errs...) }
@@ -181,6 +208,20 @@ func readSign(fe frontEnd) (SignConfig, error) {
 		SkipSigned:     r.bool("skip-signed"),
 		PolicyRefs:     r.oneOf("policy-refs", PolicyRefsTags, PolicyRefsExact),
 		PolicyDir:      r.str("policies-dir"),
+		Provenance:     r.bool("provenance"),
+		SBOMs:          r.assignments("sboms"),
+		PredicateType:  r.str("predicate-type"),
+		Predicates:     r.assignments("predicates"),
+	}
+	switch {
+	case len(cfg.Predicates) > 0 && cfg.PredicateType == "":
+		r.fail("predicate-type", fmt.Errorf("%s gives custom predicates without their type: give the predicate type URI", r.fe.name("predicates")))
+	case len(cfg.Predicates) == 0 && cfg.PredicateType != "":
+		r.fail("predicates", fmt.Errorf("%s is given but no predicate: give IMAGE_OR_FILE=PATH lines", r.fe.name("predicate-type")))
+	case cfg.PredicateType != "":
+		if err := attestation.CheckPredicateType(cfg.PredicateType); err != nil {
+			r.fail("predicate-type", err)
+		}
 	}
 	return cfg, r.err()
 }
@@ -203,6 +244,7 @@ func readVerify(fe frontEnd) (VerifyConfig, error) {
 		Ref:                       r.str("ref"),
 		RunnerEnvironment:         r.str("runner-environment"),
 		AnyIdentityUnsafe:         r.bool("any-identity-unsafe"),
+		Attestations:              r.predicateTypes("attestations"),
 	}
 	if err := r.err(); err != nil {
 		return cfg, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/attestation"
 )
 
 // Artifacts are the settings sign and verify read alike: what the run is
@@ -51,6 +52,22 @@ type SignConfig struct {
 	// PolicyDir, when set, receives generated consumer policies (the action
 	// defaults it to DefaultPolicyDir; the CLI writes none unless asked).
 	PolicyDir string
+
+	// Attestations, signed under the run's certificate (for sign/ to
+	// write; see package attestation and package provenance).
+
+	// Provenance asks for SLSA v1 build provenance of every image and file.
+	Provenance bool
+	// SBOMs are the sboms lines, parsed: resolve them against the images
+	// and the expanded files with attestation.Match, and read each with
+	// attestation.ReadSBOM, before any token is requested.
+	SBOMs []attestation.Assignment
+	// PredicateType is the type of the Predicates (set exactly when
+	// Predicates is; checked to be an absolute URI).
+	PredicateType string
+	// Predicates are the predicates lines, parsed: custom predicates read
+	// with attestation.ReadPredicate.
+	Predicates []attestation.Assignment
 }
 
 // ExpandFiles expands the files globs (with ** matching any number of

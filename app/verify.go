@@ -34,6 +34,10 @@ type VerifyConfig struct {
 	Ref                       string
 	RunnerEnvironment         string
 	AnyIdentityUnsafe         bool
+	// Attestations are the predicate types every artifact must have an
+	// attestation of (names expanded: provenance is
+	// https://slsa.dev/provenance/v1).
+	Attestations []string
 }
 
 // policy builds the identity policy the inputs ask for.
@@ -128,6 +132,7 @@ func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, 
 		verify.WithFormat(cfg.Format),
 		verify.WithRecursive(cfg.Recursive),
 		verify.WithConcurrency(cfg.Concurrency),
+		verify.WithAttestations(cfg.Attestations...),
 	)
 	if err != nil {
 		return nil, err

@@ -48,7 +48,24 @@ type (
 		MutateDigest    bool                 `yaml:"mutateDigest"`
 		VerifyDigest    bool                 `yaml:"verifyDigest"`
 		Required        bool                 `yaml:"required"`
-		Attestors       []kyvernoAttestorSet `yaml:"attestors"`
+		Attestors       []kyvernoAttestorSet `yaml:"attestors,omitempty"`
+		Attestations    []kyvernoAttestation `yaml:"attestations,omitempty"`
+	}
+	kyvernoAttestation struct {
+		// Type is the predicate type (Kyverno v1.19's field; predicateType
+		// is its deprecated name).
+		Type       string               `yaml:"type"`
+		Attestors  []kyvernoAttestorSet `yaml:"attestors"`
+		Conditions []kyvernoConditions  `yaml:"conditions"`
+	}
+	kyvernoConditions struct {
+		All []kyvernoCondition `yaml:"all"`
+	}
+	kyvernoCondition struct {
+		// Key is a JMESPath expression over the predicate.
+		Key      string `yaml:"key"`
+		Operator string `yaml:"operator"`
+		Value    any    `yaml:"value"`
 	}
 	kyvernoAttestorSet struct {
 		Count   int               `yaml:"count"`
@@ -84,6 +101,20 @@ Signature format: Kyverno's Cosign attestor reads the legacy cosign
 signature (the sha256-<digest>.sig tag with its Rekor v1 entry), not the
 Sigstore bundle; images must be signed with format both (the default) or
 legacy.`
+
+// The provenance the policies require (package provenance's; the policy
+// package keeps its own copy of the two names it writes).
+const (
+	provenancePredicateType = "https://slsa.dev/provenance/v1"
+	gitHubBuildType         = "https://actions.github.io/buildtypes/workflow/v1"
+)
+
+const kyvernoProvenanceNote = `Provenance: the rule verify-provenance also requires an SLSA v1 build
+provenance attestation (https://slsa.dev/provenance/v1, GitHub's build
+type) in cosign's .att attestation, signed by the same identities, whose
+predicate names the repository and workflow file of one of them (the
+conditions; a repository of one identity with the workflow of another
+passes them too, but not the attestors).`
 
 // wildcardChars are the characters Kyverno's subject and issuer fields
 // treat as wildcards (github.com/IGLOU-EU/go-wildcard: '*' and '?').
@@ -131,6 +162,52 @@ func kyverno(p *prepared) (string, []any) {
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
 
+	rules := []kyvernoRule{{
+		Name:  "verify-signature",
+		Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
+		VerifyImages: []kyvernoVerify{{
+			ImageReferences: refs,
+			Type:            "Cosign",
+			FailureAction:   "Enforce",
+			MutateDigest:    true,
+			VerifyDigest:    true,
+			Required:        true,
+			// One identity suffices: a merged run lists each
+			// identity that signed part of it.
+			Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
+		}},
+	}}
+	if len(p.sources) > 0 {
+		header += "\n" + kyvernoProvenanceNote
+		var repos, workflows []string
+		for _, src := range p.sources {
+			repos = append(repos, src.repository)
+			workflows = append(workflows, src.workflow)
+		}
+		slices.Sort(repos)
+		slices.Sort(workflows)
+		rules = append(rules, kyvernoRule{
+			Name:  "verify-provenance",
+			Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
+			VerifyImages: []kyvernoVerify{{
+				ImageReferences: refs,
+				Type:            "Cosign",
+				FailureAction:   "Enforce",
+				MutateDigest:    true,
+				VerifyDigest:    true,
+				Required:        true,
+				Attestations: []kyvernoAttestation{{
+					Type:      provenancePredicateType,
+					Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
+					Conditions: []kyvernoConditions{{All: []kyvernoCondition{
+						{Key: "{{ buildDefinition.buildType }}", Operator: "Equals", Value: gitHubBuildType},
+						{Key: "{{ buildDefinition.externalParameters.workflow.repository }}", Operator: "AnyIn", Value: slices.Compact(repos)},
+						{Key: "{{ buildDefinition.externalParameters.workflow.path }}", Operator: "AnyIn", Value: slices.Compact(workflows)},
+					}}},
+				}},
+			}},
+		})
+	}
 	pol := kyvernoPolicy{
 		APIVersion: "kyverno.io/v1",
 		Kind:       "ClusterPolicy",
@@ -140,21 +217,7 @@ func kyverno(p *prepared) (string, []any) {
 		}},
 		Spec: kyvernoSpec{
 			WebhookConfiguration: kyvernoWebhook{FailurePolicy: "Fail", TimeoutSeconds: 30},
-			Rules: []kyvernoRule{{
-				Name:  "verify-signature",
-				Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
-				VerifyImages: []kyvernoVerify{{
-					ImageReferences: refs,
-					Type:            "Cosign",
-					FailureAction:   "Enforce",
-					MutateDigest:    true,
-					VerifyDigest:    true,
-					Required:        true,
-					// One identity suffices: a merged run lists each
-					// identity that signed part of it.
-					Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
-				}},
-			}},
+			Rules:                rules,
 		},
 	}
 	return header, []any{pol}

@@ -109,6 +109,37 @@ type Input struct {
 	// FluxNamespace is the namespace of the Flux objects. The default is
 	// DefaultFluxNamespace.
 	FluxNamespace string
+	// Provenance, when set, makes the Kyverno and policy-controller
+	// policies also require SLSA v1 build provenance (predicate type
+	// https://slsa.dev/provenance/v1, GitHub's build type) signed by the
+	// same identities, in cosign's legacy .att attestation (which both
+	// read), whose predicate names the source repository and workflow file
+	// of one of the identities: each identity's subject must then be a
+	// GitHub workflow, https://github.com/OWNER/NAME/PATH@REF. Set it when
+	// the run attested provenance with a legacy attestation. (A reusable
+	// workflow's subject names the called workflow, while its provenance
+	// names the caller's; such runs need their provenance conditions
+	// written by hand.) Flux's verify has no attestations: its file is
+	// unchanged. The default is false.
+	Provenance bool
+}
+
+// source is a repository and workflow file a provenance must name.
+type source struct {
+	repository string // https://github.com/OWNER/NAME
+	workflow   string // .github/workflows/release.yml
+}
+
+// gitHubSource reads the repository and workflow file of a GitHub workflow
+// subject, https://github.com/OWNER/NAME/PATH@REF.
+func gitHubSource(subject string) (source, error) {
+	rest, ok := strings.CutPrefix(subject, "https://github.com/")
+	at := strings.LastIndex(rest, "@")
+	parts := strings.SplitN(rest[:max(at, 0)], "/", 3)
+	if !ok || at < 0 || len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return source{}, fmt.Errorf("identity %s: provenance conditions need a GitHub workflow subject, https://github.com/OWNER/NAME/PATH@REF", subject)
+	}
+	return source{repository: "https://github.com/" + parts[0] + "/" + parts[1], workflow: parts[2]}, nil
 }
 
 // File is one generated policy file.
@@ -133,6 +164,9 @@ type prepared struct {
 	trust      *trustMaterial // nil: public instance
 	name       string
 	namespace  string
+	// sources are the repositories and workflows a provenance may name;
+	// empty when no provenance is required.
+	sources []source
 }
 
 // dns1123 is a Kubernetes object name (a DNS-1123 subdomain).
@@ -208,6 +242,21 @@ func prepare(in Input) (*prepared, error) {
 	slices.SortFunc(p.identities, func(a, b artifact.Requirement) int {
 		return cmp.Or(strings.Compare(a.Issuer, b.Issuer), strings.Compare(a.Subject, b.Subject), strings.Compare(a.SubjectRegexp, b.SubjectRegexp))
 	})
+	if in.Provenance {
+		for _, id := range p.identities {
+			src, err := gitHubSource(id.Subject)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !slices.Contains(p.sources, src) {
+				p.sources = append(p.sources, src)
+			}
+		}
+		slices.SortFunc(p.sources, func(a, b source) int {
+			return cmp.Or(strings.Compare(a.repository, b.repository), strings.Compare(a.workflow, b.workflow))
+		})
+	}
 
 	if len(in.Images) == 0 {
 		errs = append(errs, errors.New("no signed image: the policies cover the repositories that were signed"))

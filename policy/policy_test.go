@@ -78,6 +78,17 @@ func goldenCases(t *testing.T) []struct {
 			TrustedRoot: loadRoot(t, "private-ct-two-logs.trusted_root.json"),
 			RekorURL:    "https://rekor.example.internal/",
 		}},
+		{"provenance", policy.Input{
+			// A merged release: two repositories' workflows.
+			Identities: []artifact.Requirement{
+				{Subject: releaseA, Issuer: githubIssuer},
+				{Subject: "https://github.com/org/cli/.github/workflows/build.yml@refs/tags/v0.9.0", Issuer: githubIssuer},
+			},
+			Images:      []policy.Image{{Repository: "ghcr.io/org/app", Tag: "v1.2.3"}, {Repository: "index.docker.io/org/cli", Tag: "v0.9.0"}},
+			TrustedRoot: loadRoot(t, "private-ct-two-logs.trusted_root.json"),
+			RekorURL:    "https://rekor.example.internal/",
+			Provenance:  true,
+		}},
 		{"metacharacters", policy.Input{
 			Identities: []artifact.Requirement{
 				{Subject: `https://github.com/o/r/.github/workflows/re*ease?.yml@refs/heads/a+b(c)[d]{e}|f^g$h\i`, Issuer: "https://issuer.example/?x=*"},
@@ -339,6 +350,18 @@ func toStrings(v any) []string {
 		s = append(s, x.(string))
 	}
 	return s
+}
+
+// TestProvenanceNeedsGitHubSubjects: provenance conditions are derived
+// from GitHub workflow subjects; another identity is refused.
+func TestProvenanceNeedsGitHubSubjects(t *testing.T) {
+	t.Parallel()
+	for _, subject := range []string{"someone@example.com", "https://github.com/org/app@refs/tags/v1", "https://gitlab.com/org/app//.gitlab-ci.yml@refs/heads/main"} {
+		_, err := policy.Generate(policy.Input{Identities: []artifact.Requirement{{Subject: subject, Issuer: githubIssuer}}, Images: []policy.Image{{Repository: "ghcr.io/org/app"}}, Provenance: true})
+		if err == nil || !strings.Contains(err.Error(), "provenance conditions need a GitHub workflow subject") {
+			t.Errorf("Generate(Provenance, subject %q): %v", subject, err)
+		}
+	}
 }
 
 // TestIdentityRoundTrip checks that each tool is given exactly the

@@ -2,7 +2,10 @@ package policy
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // The policy-controller ClusterImagePolicy (policy.sigstore.dev/v1beta1)
@@ -23,9 +26,21 @@ type (
 		Glob string `yaml:"glob"`
 	}
 	cipAuthority struct {
-		Name    string     `yaml:"name"`
-		Keyless cipKeyless `yaml:"keyless"`
-		CTLog   cipTLog    `yaml:"ctlog"`
+		Name         string           `yaml:"name"`
+		Keyless      cipKeyless       `yaml:"keyless"`
+		CTLog        cipTLog          `yaml:"ctlog"`
+		Attestations []cipAttestation `yaml:"attestations,omitempty"`
+	}
+	cipAttestation struct {
+		Name string `yaml:"name"`
+		// PredicateType is the URI (policy-controller v0.13 warns that
+		// cosign's short names, such as slsaprovenance1, are deprecated).
+		PredicateType string    `yaml:"predicateType"`
+		Policy        cipPolicy `yaml:"policy"`
+	}
+	cipPolicy struct {
+		Type string `yaml:"type"`
+		Data string `yaml:"data"`
 	}
 	cipKeyless struct {
 		URL               string        `yaml:"url"`
@@ -133,6 +148,10 @@ func clusterImagePolicy(p *prepared) (string, []any) {
 		// In a ClusterImagePolicy "ctlog" is the Rekor log.
 		a.CTLog = cipTLog{URL: t.rekor[0].url, TrustRootRef: p.trustRootName()}
 	}
+	if len(p.sources) > 0 {
+		header += "\n" + cipProvenanceNote
+		a.Attestations = []cipAttestation{{Name: "provenance", PredicateType: provenancePredicateType, Policy: cipPolicy{Type: "cue", Data: provenanceCUE(p.sources)}}}
+	}
 	doc := clusterImagePolicyDoc{
 		APIVersion: "policy.sigstore.dev/v1beta1",
 		Kind:       "ClusterImagePolicy",
@@ -140,6 +159,33 @@ func clusterImagePolicy(p *prepared) (string, []any) {
 		Spec:       cipSpec{Mode: "enforce", Images: images, Authorities: []cipAuthority{a}},
 	}
 	return header, []any{doc}
+}
+
+const cipProvenanceNote = `Provenance: the authority also requires an SLSA v1 build provenance
+attestation (https://slsa.dev/provenance/v1, cosign's slsaprovenance1,
+GitHub's build type) in cosign's .att attestation, signed by the same
+identities, whose predicate names the repository and workflow file of one
+of them (the CUE policy, evaluated against the in-toto statement).`
+
+// provenanceCUE is the CUE policy a provenance statement must satisfy: the
+// predicate type, GitHub's build type, and one of the sources. Values are
+// written as JSON strings, which CUE reads as its own string literals.
+func provenanceCUE(sources []source) string {
+	var alts []string
+	for _, s := range sources {
+		alts = append(alts, fmt.Sprintf("{repository: %s, path: %s}", quote(s.repository), quote(s.workflow)))
+	}
+	return "predicateType: " + quote(provenancePredicateType) + "\n" +
+		"predicate: buildDefinition: {\n" +
+		"\tbuildType: " + quote(gitHubBuildType) + "\n" +
+		"\texternalParameters: workflow: " + strings.Join(alts, " | ") + "\n" +
+		"}\n"
+}
+
+// quote renders s as a JSON string.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func trustRoot(p *prepared) (string, []any) {

@@ -9,13 +9,12 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/attestation"
 )
 
 // Checks of one signature, each in the file named for it (claims, signature,
 // tlog, timestamp, certificate, identity), after sigstore-go's own steps:
 // evaluate runs them all beside sigstore-go's full verification.
-
-const inTotoPayloadType = "application/vnd.in-toto+json"
 
 // candidate is one signature found for an artifact, ready to be checked.
 type candidate struct {
@@ -40,6 +39,17 @@ type candidate struct {
 	legacyPayload []byte
 	// raw is a bundle's JSON, as read.
 	raw []byte
+
+	// attestation is set for an attestation (a DSSE statement of another
+	// predicate type than a cosign signature's).
+	attestation bool
+	// required is the predicate type an attestation is checked for; set,
+	// the subject and predicate-type checks replace the claims check.
+	required string
+	// statement is an attestation's statement, read unverified to sort
+	// attestations by type; stmtErr says why it could not be read.
+	statement *attestation.Statement
+	stmtErr   error
 }
 
 // evaluate checks one signature. sigstore-go's verifier decides whether it
@@ -65,7 +75,14 @@ func (v *Verifier) evaluate(c candidate) Signature {
 
 	fullErr := v.verifyFull(c)
 
-	s.Checks = append(s.Checks, v.checkClaims(c), v.checkSignature(c))
+	if c.required != "" {
+		if c.statement == nil && c.stmtErr == nil {
+			c.statement, c.stmtErr = statementOf(e)
+		}
+		s.Checks = append(s.Checks, v.checkSubject(c), v.checkPredicateType(c), v.checkSignature(c))
+	} else {
+		s.Checks = append(s.Checks, v.checkClaims(c), v.checkSignature(c))
+	}
 	logTimes, tlogCheck := v.checkLog(e, &s)
 	s.Checks = append(s.Checks, tlogCheck)
 	times, tsCheck := v.checkTimestamps(e, logTimes, &s)
@@ -75,6 +92,9 @@ func (v *Verifier) evaluate(c candidate) Signature {
 		s.Checks = append(s.Checks, v.checkKey(e, leaf, &s))
 	} else {
 		s.Checks = append(s.Checks, v.checkChain(e, leaf, times), v.checkIdentity(leaf, &s))
+	}
+	if c.required == attestation.ProvenancePredicateType && (c.statement == nil || c.statement.PredicateType == c.required) {
+		s.Checks = append(s.Checks, v.checkProvenance(c, leaf, &s))
 	}
 
 	passed := true

@@ -7,15 +7,18 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"slices"
 	"strings"
 
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/attestation"
 )
 
 // checkClaims checks that what was signed names the artifact.
@@ -45,18 +48,12 @@ func (v *Verifier) checkClaims(c candidate) Check {
 			ch.Reason = fmt.Sprintf("the signed payload names %s", got)
 		}
 	case sc.EnvelopeContent() != nil:
-		env := sc.EnvelopeContent().RawEnvelope()
-		raw, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			ch.Reason = "the DSSE payload is not base64"
-			return ch
-		}
-		st, err := parseStatement(env.PayloadType, raw)
+		st, err := statementOf(c.entity)
 		if err != nil {
 			ch.Reason = err.Error()
 			return ch
 		}
-		subjects := st.digests()
+		subjects := st.Digests()
 		switch {
 		case c.kind == "image" && st.PredicateType != artifact.CosignSignPredicateType:
 			ch.Reason = fmt.Sprintf("expected predicate type %s, found %s (an attestation, not a signature)", artifact.CosignSignPredicateType, orNone(st.PredicateType))
@@ -119,36 +116,29 @@ func (c candidate) digestAs(alg string) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// statement is the part of an in-toto statement the claims check reads.
-type statement struct {
-	Type          string `json:"_type"`
-	PredicateType string `json:"predicateType"`
-	Subject       []struct {
-		Name   string            `json:"name"`
-		Digest map[string]string `json:"digest"`
-	} `json:"subject"`
+// parseStatement reads a DSSE payload as an in-toto statement.
+func parseStatement(payloadType string, p []byte) (*attestation.Statement, error) {
+	if payloadType != attestation.PayloadType {
+		return nil, fmt.Errorf("expected a DSSE payload of type %s, found %q", attestation.PayloadType, payloadType)
+	}
+	return attestation.ParseStatement(p)
 }
 
-func (s statement) digests() []string {
-	var d []string
-	for _, sub := range s.Subject {
-		for alg, hx := range sub.Digest {
-			d = append(d, alg+":"+hx)
-		}
+// statementOf reads the in-toto statement a DSSE signature signs, unverified.
+func statementOf(e sgverify.SignedEntity) (*attestation.Statement, error) {
+	sc, err := e.SignatureContent()
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(d)
-	return d
-}
-
-func parseStatement(payloadType string, p []byte) (statement, error) {
-	var st statement
-	if payloadType != inTotoPayloadType {
-		return st, fmt.Errorf("expected a DSSE payload of type %s, found %q", inTotoPayloadType, payloadType)
+	if sc.EnvelopeContent() == nil {
+		return nil, errors.New("the signature holds no DSSE envelope, so no in-toto statement")
 	}
-	if err := json.Unmarshal(p, &st); err != nil {
-		return st, fmt.Errorf("the signed payload is not an in-toto statement: %v", err)
+	env := sc.EnvelopeContent().RawEnvelope()
+	raw, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, errors.New("the DSSE payload is not base64")
 	}
-	return st, nil
+	return parseStatement(env.PayloadType, raw)
 }
 
 // protoAlgorithms maps a bundle's digest algorithm to a digest's.

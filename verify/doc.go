@@ -28,6 +28,21 @@
 // For a file, the bundle is FILE.sigstore.json unless named: a Sigstore
 // bundle, or the JSON that cosign 2's sign-blob --bundle wrote.
 //
+// # Attestations
+//
+// WithAttestations requires signed in-toto attestations of given predicate
+// types besides (or in place of) the signatures: for an image, the
+// referrers whose bundle's statement has another predicate type than a
+// cosign signature (cosign 3's attest --new-bundle-format, actions/attest)
+// and cosign's legacy sha256-<hex>.att tag (cosign 2's attest); for a file,
+// its own bundle when that is an attestation, and the *.intoto.sigstore.json
+// bundles of its directory. Each is checked as a signature is, and its
+// statement must name the artifact's digest (subject) with the predicate
+// type required (predicate-type); an SLSA provenance must agree with the
+// Fulcio extensions of the certificate that signed it and with the GitHub
+// presets (provenance). The report has one entry per required attestation,
+// and the provenance's summary: source repository, commit, workflow, run.
+//
 // # How a signature is checked
 //
 // sigstore-go's verifier decides: a legacy signature is first turned into a

@@ -28,6 +28,11 @@ type FileSpec struct {
 	// BundlePath is its Sigstore bundle. The default is Path +
 	// artifact.BundleSuffix.
 	BundlePath string
+	// Attestations are bundles holding attestations of the file, read
+	// when attestations are required (WithAttestations), besides
+	// BundlePath. The default is every *.intoto.sigstore.json
+	// (AttestationBundleSuffix) in Path's directory.
+	Attestations []string
 }
 
 // VerifyFiles verifies each file against its bundle: a Sigstore bundle (as
@@ -75,6 +80,12 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 	a.Digest = alg + ":" + hex.EncodeToString(digest)
 	raw, err := readFileLimited(bp, maxBundleSize)
 	if errors.Is(err, fs.ErrNotExist) {
+		if len(v.o.attestations) > 0 {
+			// The attestations may stand in for the signature.
+			a.Attestations, a.Provenance = v.checkAttestations(v.fileAttestations(f, digest, alg))
+			a.Passed = allPassed(a.Attestations)
+			return a
+		}
 		a.Error = fmt.Sprintf("no signature found: the bundle %s does not exist (sign the file with `cosign sign-blob --bundle %s`, or name its bundle)", bp, bp)
 		return a
 	}
@@ -100,7 +111,30 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 	s := v.evaluateFile(c)
 	a.Signatures = []Signature{s}
 	a.Passed = s.Passed
+	if len(v.o.attestations) > 0 {
+		atts := v.fileAttestations(f, digest, alg)
+		// The file's own bundle is an attestation when its statement is
+		// of another type than a cosign signature.
+		if c.entity != nil {
+			if st, err := statementOf(c.entity); err == nil && st.PredicateType != artifact.CosignSignPredicateType {
+				c.attestation, c.statement, c.signed = true, st, nil
+				atts = append([]candidate{c}, atts...)
+			}
+		}
+		a.Attestations, a.Provenance = v.checkAttestations(atts)
+		a.Passed = allPassed(a.Attestations)
+	}
 	return a
+}
+
+// allPassed reports whether every required attestation passed.
+func allPassed(as []Attestation) bool {
+	for _, a := range as {
+		if !a.Passed {
+			return false
+		}
+	}
+	return true
 }
 
 // evaluateFile checks a file's signature whatever the image format option

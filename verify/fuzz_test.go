@@ -2,6 +2,7 @@ package verify
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -145,4 +146,43 @@ func FuzzPolicy(f *testing.F) {
 		_ = p.check(certificate.Summary{SubjectAlternativeName: id, Extensions: certificate.Extensions{Issuer: iss}})
 		_ = p.String()
 	})
+}
+
+// FuzzLegacyAttestation feeds arbitrary bytes to the reader of cosign's
+// .att layers (a DSSE envelope), and whatever it accepts to the
+// attestation checks, provenance included: nothing may panic, and nothing
+// may pass (the layer carries no log entry).
+func FuzzLegacyAttestation(f *testing.F) {
+	stmt := provenanceSeed()
+	env, _ := json.Marshal(map[string]any{"payloadType": "application/vnd.in-toto+json", "payload": stmt,
+		"signatures": []map[string]string{{"keyid": "", "sig": "MEUCIQ=="}}})
+	for _, seed := range [][]byte{env, []byte(`{"payload":"!!"}`), []byte(`{"signatures":[{},{}]}`), []byte("null")} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, _ := fuzzVerifier()
+		w := *v
+		w.o.attestations = []string{provenanceType}
+		b, err := legacySignature{}.toDSSEBundle(data, true)
+		if err != nil {
+			if b != nil {
+				t.Fatal("a bundle and an error")
+			}
+			return
+		}
+		digest := make([]byte, 32)
+		atts, _ := w.checkAttestations([]candidate{{format: artifact.FormatLegacy, location: "fuzz", entity: b, digest: digest, kind: "image", attestation: true}})
+		if len(atts) != 1 || atts[0].Passed {
+			t.Fatalf("an attestation without a log entry passed, or no entry: %+v", atts)
+		}
+	})
+}
+
+const provenanceType = "https://slsa.dev/provenance/v1"
+
+// provenanceSeed is a base64 provenance statement about a zero digest.
+func provenanceSeed() string {
+	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + strings.Repeat("0", 64) + `"}}],"predicateType":"` + provenanceType +
+		`","predicate":{"buildDefinition":{"buildType":"https://actions.github.io/buildtypes/workflow/v1"}}}`
+	return base64.StdEncoding.EncodeToString([]byte(st))
 }

@@ -259,7 +259,15 @@ func assemble(t testing.TB, vs virtual, ent *ca.TestEntity, b *protobundle.Bundl
 	vc, _ := ent.VerificationContent()
 	entries, _ := ent.TlogEntries()
 	tss, _ := ent.Timestamps()
-	tle := proto.Clone(entries[0].TransparencyLogEntry()).(*protorekor.TransparencyLogEntry)
+	return assembleParts(t, vs, vc.Certificate(), entries[0], tss[0], b)
+}
+
+// assembleParts completes a v0.3 bundle with a certificate, its log entry
+// (given the signed entry timestamp and the inclusion proof it lacks) and
+// an RFC 3161 timestamp.
+func assembleParts(t testing.TB, vs virtual, cert *x509.Certificate, entry *tlog.Entry, tsr []byte, b *protobundle.Bundle) *protobundle.Bundle {
+	t.Helper()
+	tle := proto.Clone(entry.TransparencyLogEntry()).(*protorekor.TransparencyLogEntry)
 	var kv struct{ Kind, APIVersion string }
 	if err := json.Unmarshal(tle.GetCanonicalizedBody(), &kv); err != nil {
 		t.Fatal(err)
@@ -280,9 +288,9 @@ func assemble(t testing.TB, vs virtual, ent *ca.TestEntity, b *protobundle.Bundl
 	}
 	b.MediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 	b.VerificationMaterial = &protobundle.VerificationMaterial{
-		Content:                   &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
+		Content:                   &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}},
 		TlogEntries:               []*protorekor.TransparencyLogEntry{tle},
-		TimestampVerificationData: &protobundle.TimestampVerificationData{Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: tss[0]}}},
+		TimestampVerificationData: &protobundle.TimestampVerificationData{Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: tsr}}},
 	}
 	if _, err := bundle.NewBundle(b); err != nil {
 		t.Fatalf("the test bundle is invalid: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"golang.org/x/sync/errgroup"
 
@@ -82,15 +83,19 @@ func (v *Verifier) VerifyImages(ctx context.Context, refs []string) (Report, err
 
 func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact {
 	a := Artifact{Kind: "image", Target: t.Target}
-	sigs, err := v.Signatures(ctx, t)
+	sigs, atts, err := v.find(ctx, t, len(v.o.attestations) > 0)
 	a.Signatures = sigs
 	for _, s := range sigs {
 		a.Passed = a.Passed || s.Passed
 	}
+	if len(v.o.attestations) > 0 {
+		a.Attestations, a.Provenance = v.checkAttestations(atts)
+		a.Passed = allPassed(a.Attestations)
+	}
 	switch {
 	case err != nil && !a.Passed:
 		a.Error = err.Error()
-	case len(sigs) == 0:
+	case len(sigs) == 0 && len(v.o.attestations) == 0:
 		a.Error = fmt.Sprintf("no signatures found: no legacy signature in %s and no Sigstore bundle among the referrers of %s", v.sigTagName(t.Ref), t.Ref)
 	}
 	return a
@@ -101,15 +106,30 @@ func (v *Verifier) verifyTarget(ctx context.Context, t registry.Target) Artifact
 // which registry could not be read and why; finding no signature is no
 // error. A lookup for a format the verifier does not accept cannot fail.
 func (v *Verifier) Signatures(ctx context.Context, t registry.Target) ([]Signature, error) {
+	sigs, _, err := v.find(ctx, t, false)
+	return sigs, err
+}
+
+// find reads and checks t's signatures, and with attestations reads its
+// attestations too (the referrers' and cosign's .att tag), unchecked.
+func (v *Verifier) find(ctx context.Context, t registry.Target, attestations bool) ([]Signature, []candidate, error) {
 	alg, hx, _ := strings.Cut(t.Digest, ":")
 	digest, err := hex.DecodeString(hx)
 	if alg != "sha256" || err != nil || len(digest) != 32 {
-		return nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
+		return nil, nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
 	}
 	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
-	bundles, berr := v.findBundles(ctx, t.Ref, digest)
+	bundles, atts, berr := v.findBundles(ctx, t.Ref, digest)
+	var aerr error
+	if attestations {
+		var legacyAtts []candidate
+		legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest)
+		atts = append(atts, legacyAtts...)
+	}
+	// A lookup for a format that is not required does not fail the
+	// artifact.
 	if !v.o.format.Includes(artifact.FormatLegacy) {
-		lerr = nil
+		lerr, aerr = nil, nil
 	}
 	if !v.o.format.Includes(artifact.FormatBundle) {
 		berr = nil
@@ -119,15 +139,15 @@ func (v *Verifier) Signatures(ctx context.Context, t registry.Target) ([]Signatu
 		sigs = append(sigs, v.evaluate(c))
 	}
 	var errs []string
-	for _, err := range []error{lerr, berr} {
+	for _, err := range []error{lerr, berr, aerr} {
 		if err != nil {
 			errs = append(errs, registry.Explain(err, t.Ref, v.o.auth).Error())
 		}
 	}
 	if len(errs) > 0 {
-		return sigs, fmt.Errorf("reading signatures: %s", strings.Join(errs, "; "))
+		return sigs, atts, fmt.Errorf("reading signatures: %s", strings.Join(errs, "; "))
 	}
-	return sigs, nil
+	return sigs, atts, nil
 }
 
 func (v *Verifier) ociOption(ctx context.Context) ociremote.Option {
@@ -149,22 +169,9 @@ func (v *Verifier) sigTagName(d name.Digest) string {
 // findLegacy reads the signatures in the digest's sha256-<hex>.sig tag, as
 // cosign verify does. A missing tag means no signatures.
 func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
-	opt := v.ociOption(ctx)
-	// The signatures live beside the image, whatever COSIGN_REPOSITORY says.
-	tag, err := ociremote.SignatureTag(d, opt, ociremote.WithTargetRepository(d.Repository))
+	tag, list, err := v.tagLayers(ctx, d, ociremote.SignatureTag)
 	if err != nil {
 		return nil, err
-	}
-	sigs, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
-	if err != nil {
-		return nil, err
-	}
-	list, err := sigs.Get()
-	if err != nil {
-		return nil, err
-	}
-	if len(list) > maxCandidates {
-		list = list[:maxCandidates]
 	}
 	var out []candidate
 	for i, sig := range list {
@@ -192,6 +199,29 @@ func (v *Verifier) findLegacy(ctx context.Context, d name.Digest, digest []byte)
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// tagLayers reads the layers of the digest's cosign tag that tagFor names
+// (the .sig or .att tag), at most maxCandidates. The tag lives beside the
+// image, whatever COSIGN_REPOSITORY says.
+func (v *Verifier) tagLayers(ctx context.Context, d name.Digest, tagFor func(name.Reference, ...ociremote.Option) (name.Tag, error)) (name.Tag, []oci.Signature, error) {
+	opt := v.ociOption(ctx)
+	tag, err := tagFor(d, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return tag, nil, err
+	}
+	sigs, err := ociremote.Signatures(tag, opt, ociremote.WithTargetRepository(d.Repository))
+	if err != nil {
+		return tag, nil, err
+	}
+	list, err := sigs.Get()
+	if err != nil {
+		return tag, nil, err
+	}
+	if len(list) > maxCandidates {
+		list = list[:maxCandidates]
+	}
+	return tag, list, nil
 }
 
 // layer is the part of a v1.Layer readLayer needs.
@@ -245,14 +275,14 @@ type referrerManifest struct {
 // when its manifest's artifactType or its single layer's media type is a
 // bundle media type. A bundle whose manifest says it carries another
 // predicate type than a cosign signature is an attestation and is skipped.
-func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) ([]candidate, error) {
+func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) (sigs, atts []candidate, err error) {
 	idx, err := ociremote.Referrers(d, "", v.ociOption(ctx))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []candidate
 	for i, desc := range idx.Manifests {
-		if len(out) >= maxCandidates || i >= maxReferrers {
+		if len(out)+len(atts) >= maxCandidates || i >= maxReferrers {
 			break
 		}
 		if desc.Size > maxReferrerManifestSize {
@@ -271,9 +301,14 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 		if !isBundle {
 			continue
 		}
-		if pt := m.Annotations[annotationPredicateType]; pt != "" && pt != artifact.CosignSignPredicateType {
+		// The manifest's annotation names the predicate type; without
+		// it, the statement does (read below).
+		pt := m.Annotations[annotationPredicateType]
+		isAttestation := pt != "" && pt != artifact.CosignSignPredicateType
+		if isAttestation && len(v.o.attestations) == 0 {
 			continue
 		}
+		c.attestation = isAttestation
 		if len(m.Layers) != 1 {
 			c.err = fmt.Errorf("a bundle referrer has one layer, this one has %d", len(m.Layers))
 			out = append(out, c)
@@ -298,10 +333,20 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			c.err = errors.New("the bundle holds a message signature, not the in-toto statement cosign signs for an image")
 		default:
 			c.entity = b
+			if pt == "" {
+				if st, err := statementOf(b); err == nil && st.PredicateType != artifact.CosignSignPredicateType {
+					c.attestation, c.statement = true, st
+				}
+			}
 		}
-		out = append(out, c)
+		switch {
+		case c.attestation && len(v.o.attestations) > 0:
+			atts = append(atts, c)
+		case !c.attestation:
+			out = append(out, c)
+		}
 	}
-	return out, nil
+	return out, atts, nil
 }
 
 // readReferrer reads a referrer's manifest, bounded.

@@ -13,6 +13,7 @@ import (
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -91,6 +92,49 @@ func (l legacySignature) toBundle(digest []byte, allowKey bool) (*bundle.Bundle,
 	if err != nil || len(sig) == 0 {
 		return nil, blame(CheckSignature, "the %s annotation is not a base64 signature", annotationSignature)
 	}
+	return l.bundle(allowKey, &protobundle.Bundle{Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+		MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest},
+		Signature:     sig,
+	}}})
+}
+
+// toDSSEBundle turns a legacy attestation (a layer of cosign 2's .att
+// image, whose payload is the DSSE envelope and whose signature is inside
+// it) into a Sigstore bundle v0.1 holding that envelope, with the
+// certificate, the Rekor v1 entry and the timestamp as carried.
+func (l legacySignature) toDSSEBundle(envelope []byte, allowKey bool) (*bundle.Bundle, error) {
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			KeyID string `json:"keyid"`
+			Sig   string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("the attestation layer is not a DSSE envelope: %v", err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil || len(payload) == 0 {
+		return nil, errors.New("the attestation's DSSE payload is not base64")
+	}
+	de := &protodsse.Envelope{Payload: payload, PayloadType: env.PayloadType}
+	for _, s := range env.Signatures {
+		sig, err := base64.StdEncoding.DecodeString(s.Sig)
+		if err != nil || len(sig) == 0 {
+			return nil, blame(CheckSignature, "the attestation's DSSE signature is not base64")
+		}
+		de.Signatures = append(de.Signatures, &protodsse.Signature{Sig: sig, Keyid: s.KeyID})
+	}
+	if len(de.Signatures) != 1 {
+		return nil, blame(CheckSignature, "the attestation's DSSE envelope has %d signatures, want 1", len(de.Signatures))
+	}
+	return l.bundle(allowKey, &protobundle.Bundle{Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: de}})
+}
+
+// bundle completes pb, holding the signed content, with the verification
+// material the legacy signature carries.
+func (l legacySignature) bundle(allowKey bool, pb *protobundle.Bundle) (*bundle.Bundle, error) {
 	vm := &protobundle.VerificationMaterial{}
 	if len(bytes.TrimSpace(l.certPEM)) == 0 {
 		if !allowKey {
@@ -133,14 +177,8 @@ func (l legacySignature) toBundle(digest []byte, allowKey bool) (*bundle.Bundle,
 			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts.SignedRFC3161Timestamp}},
 		}
 	}
-	pb := &protobundle.Bundle{
-		MediaType:            bundleV01MediaType,
-		VerificationMaterial: vm,
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest},
-			Signature:     sig,
-		}},
-	}
+	pb.MediaType = bundleV01MediaType
+	pb.VerificationMaterial = vm
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
 		return nil, blame(CheckTransparencyLog, "the transparency log entry is unreadable: %v", err)

@@ -24,6 +24,8 @@ type options struct {
 	format      artifact.Format
 	recursive   bool
 	concurrency int
+	// attestations are the predicate types required (WithAttestations).
+	attestations []string
 }
 
 // WithRegistry sets the go-containerregistry options (credentials,
@@ -88,6 +90,9 @@ func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifie
 		errs = append(errs, &setting.Error{Setting: setting.Format, Err: err})
 	}
 	if err := setting.CheckConcurrency(o.concurrency); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkAttestationOptions(o.attestations); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

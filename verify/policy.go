@@ -42,6 +42,22 @@ type Policy struct {
 	// key, when set, is the public key signatures must verify with, in
 	// place of a certificate identity.
 	key crypto.PublicKey
+	// github holds the GitHub presets as given, which a provenance
+	// predicate must agree with too.
+	github gitHubPresets
+}
+
+// gitHubPresets are the GitHub presets of a policy; empty fields were not
+// given.
+type gitHubPresets struct {
+	// repository is OWNER/NAME.
+	repository string
+	// workflow is the workflow file's path.
+	workflow string
+	// ref matches the whole ref, compiled from the ref glob.
+	ref     *regexp.Regexp
+	refGlob string
+	runner  string
 }
 
 // PolicyOption is one constraint given to NewPolicy.
@@ -274,7 +290,15 @@ func (in *policyInput) build() (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{identity: id, expected: exp}, nil
+	gh := gitHubPresets{repository: in.repository, runner: in.runner}
+	if in.set["workflow"] {
+		gh.workflow, _ = workflowPath(in.workflow)
+	}
+	if in.set["ref"] {
+		re, _ := globRegexp(in.ref)
+		gh.ref, gh.refGlob = regexp.MustCompile("^"+re+"$"), in.ref
+	}
+	return &Policy{identity: id, expected: exp, github: gh}, nil
 }
 
 // buildKey builds a policy that checks a public key, not an identity.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/provenance"
 )
 
 // Check names, in the order a report lists them.
@@ -39,6 +40,18 @@ const (
 	// CheckVerifier: sigstore-go's verifier, the authority on pass or
 	// fail, refused a signature that every other check passed.
 	CheckVerifier = "verifier"
+	// CheckSubject: an attestation's statement names the artifact's
+	// digest as a subject (in place of claims).
+	CheckSubject = "subject"
+	// CheckPredicateType: an attestation's predicate type is the one
+	// required.
+	CheckPredicateType = "predicate-type"
+	// CheckProvenance: a provenance predicate agrees with the Fulcio
+	// extensions of the certificate that signed it (source repository,
+	// ref and commit, workflow, event, ids, runner environment, builder,
+	// run) and with the policy's GitHub presets (repository, workflow,
+	// ref, runner environment).
+	CheckProvenance = "provenance"
 )
 
 // Report is the outcome of one verification run.
@@ -70,6 +83,27 @@ type Artifact struct {
 	Error string `json:"error,omitempty"`
 	// Signatures are the signatures found.
 	Signatures []Signature `json:"signatures,omitempty"`
+	// Attestations are the attestations required (WithAttestations), one
+	// entry each.
+	Attestations []Attestation `json:"attestations,omitempty"`
+	// Provenance summarizes the artifact's passing provenance, if one was
+	// required.
+	Provenance *provenance.Summary `json:"provenance,omitempty"`
+}
+
+// Attestation is the outcome for one required attestation of an artifact.
+type Attestation struct {
+	// PredicateType is the predicate type required.
+	PredicateType string `json:"predicateType"`
+	// Passed is true when one attestation of that type passed every check.
+	Passed bool `json:"passed"`
+	// Error says why none could: none was found, or none of that type.
+	Error string `json:"error,omitempty"`
+	// Found are the attestations of that type, each checked (every
+	// attestation found, when none is of that type).
+	Found []Signature `json:"found,omitempty"`
+	// Provenance summarizes the passing provenance.
+	Provenance *provenance.Summary `json:"provenance,omitempty"`
 }
 
 // Signature is the outcome for one signature of an artifact.
@@ -101,6 +135,9 @@ type Signature struct {
 	TimestampSource string `json:"timestampSource,omitempty"`
 	// Timestamps are the verified times.
 	Timestamps []Timestamp `json:"timestamps,omitempty"`
+
+	// provenance is a provenance attestation's summary, once read.
+	provenance *provenance.Summary
 }
 
 // Check is one check of one signature.
@@ -166,13 +203,43 @@ func (e *Error) Error() string {
 // writeFailure writes why one artifact failed: its error, or for each
 // signature the checks it failed.
 func writeFailure(w io.Writer, a Artifact) {
-	if a.Error != "" {
+	switch {
+	case a.Error != "":
 		fmt.Fprintf(w, "%s\n", a.Error)
-	} else {
+	case len(a.Attestations) > 0:
+		var missing []string
+		for _, at := range a.Attestations {
+			if !at.Passed {
+				missing = append(missing, at.PredicateType)
+			}
+		}
+		fmt.Fprintf(w, "no attestation of %s passed every check\n", strings.Join(missing, ", "))
+	default:
 		fmt.Fprintf(w, "none of its %d signature(s) passed every check\n", len(a.Signatures))
 	}
-	for _, s := range a.Signatures {
-		fmt.Fprintf(w, "    %s signature %s:\n", s.Format, s.Location)
+	if len(a.Attestations) == 0 {
+		writeFailedChecks(w, "", a.Signatures)
+	}
+	for _, at := range a.Attestations {
+		if at.Passed {
+			continue
+		}
+		if at.Error != "" {
+			fmt.Fprintf(w, "    attestation %s: %s\n", at.PredicateType, at.Error)
+		}
+		writeFailedChecks(w, at.PredicateType+" attestation", at.Found)
+	}
+}
+
+// writeFailedChecks writes the failed checks of each signature, named
+// what (a format's signature by default).
+func writeFailedChecks(w io.Writer, what string, sigs []Signature) {
+	for _, s := range sigs {
+		if what == "" {
+			fmt.Fprintf(w, "    %s signature %s:\n", s.Format, s.Location)
+		} else {
+			fmt.Fprintf(w, "    %s %s %s:\n", s.Format, what, s.Location)
+		}
 		for _, c := range s.Checks {
 			if !c.Passed {
 				fmt.Fprintf(w, "      %s failed: %s\n", c.Name, c.Reason)
@@ -246,6 +313,22 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		if n := len(a.Signatures) - a.passedCount(); n > 0 {
 			fmt.Fprintf(w, "  (%d other signature(s) did not pass; see the JSON report)\n", n)
+		}
+		for _, at := range a.Attestations {
+			for _, s := range at.Found {
+				if s.Passed {
+					fmt.Fprintf(w, "  %s attestation %s (%s), subject, predicate type, signature, log, certificate and identity verified\n", at.PredicateType, s.Location, s.Format)
+					break
+				}
+			}
+		}
+		if p := a.Provenance; p != nil {
+			fmt.Fprintf(w, "  provenance: source %s at commit %s (%s)\n", p.SourceRepository, p.Commit, p.Ref)
+			fmt.Fprintf(w, "    built by workflow %s, run %s", p.Workflow, p.Run)
+			if p.RunnerEnvironment != "" {
+				fmt.Fprintf(w, " on a %s runner", p.RunnerEnvironment)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if len(r.Artifacts) == 0 {
