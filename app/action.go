@@ -75,6 +75,8 @@ func (a actionInputs) env(key string) string {
 	switch key {
 	case EnvGitHubActor:
 		return a.rt.Context().Actor
+	case EnvGitHubServerURL:
+		return a.rt.Context().ServerURL
 	case EnvDockerConfig:
 		c := a.rt.Context()
 		return c.InContainer(c.DockerConfig)

@@ -19,7 +19,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/attestation"
 	"github.com/sigil-dev/sigil/ghaction"
+	"github.com/sigil-dev/sigil/provenance"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
 )
@@ -72,9 +74,30 @@ func sampleSigned() *Signed {
 	}
 }
 
+// sampleAttested is sampleSigned with provenance and an SBOM attested to
+// the index, the provenance of its platform manifest, one of them already
+// there, and the provenance of the file.
+func sampleAttested() *Signed {
+	s := sampleSigned()
+	imgs := s.Result.Images
+	le := func(i int64) artifact.LogEntry { l := imgs[0].Signatures[0].Log; l.Index = i; return l }
+	imgs[0].Attestations = []sign.Signature{
+		{Format: artifact.FormatBundle, PredicateType: provenance.PredicateType, Location: "ghcr.io/org/app@" + dg("d"), ReadBack: sign.ReadBackReferrers, Log: le(20)},
+		{Format: artifact.FormatLegacy, PredicateType: provenance.PredicateType, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("a", 64) + ".att", ReadBack: sign.ReadBackAttestationTag, Log: le(20)},
+		{Format: artifact.FormatBundle, PredicateType: attestation.SPDXPredicateType, Location: "ghcr.io/org/app@" + dg("e"), ReadBack: sign.ReadBackReferrers, Log: le(21), AlreadySigned: true},
+	}
+	imgs[1].Attestations = []sign.Signature{
+		{Format: artifact.FormatLegacy, PredicateType: provenance.PredicateType, Location: "ghcr.io/org/app:sha256-" + strings.Repeat("c", 64) + ".att", ReadBack: sign.ReadBackAttestationTag, Log: le(22)},
+	}
+	s.Result.FileAttestations = []sign.FileAttestation{{PredicateType: provenance.PredicateType, Kind: "provenance", Files: []string{s.Result.Files[0].Path},
+		Bundle: "dist/" + sign.ProvenanceBundle, Log: le(23)}}
+	return s
+}
+
 func TestSignSummaryGolden(t *testing.T) {
 	t.Parallel()
 	golden(t, "sign-summary.md", SignSummary(sampleSigned()))
+	golden(t, "sign-summary-attested.md", SignSummary(sampleAttested()))
 }
 
 func TestSignOutputsGolden(t *testing.T) {
@@ -87,7 +110,7 @@ func TestSignOutputsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeSignOutputs(rt, sampleSigned()); err != nil {
+	if err := writeSignOutputs(rt, sampleAttested()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)

@@ -15,6 +15,9 @@ const (
 	// EnvDockerConfig names a directory holding a Docker config.json with
 	// registry credentials.
 	EnvDockerConfig = "DOCKER_CONFIG"
+	// EnvGitHubServerURL is the GitHub server the provenance names as its
+	// builder (unset: https://github.com).
+	EnvGitHubServerURL = "GITHUB_SERVER_URL"
 	// EnvGitHubToken is the CLI's default for --github-token.
 	EnvGitHubToken = "GITHUB_TOKEN"
 	// EnvIDTokenURL is set when the CLI runs in a workflow step that may

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/policy"
+	"github.com/sigil-dev/sigil/provenance"
 	"github.com/sigil-dev/sigil/sign"
 )
 
@@ -59,6 +60,7 @@ func writePolicies(dir string, tr *root.TrustedRoot, refs string, results ...sig
 			}
 		}
 		in.Images = append(in.Images, one.Images...)
+		in.Provenance = in.Provenance || one.Provenance
 		in.TrustedRoot = one.TrustedRoot
 		if in.RekorURL == "" {
 			in.RekorURL = one.RekorURL
@@ -117,6 +119,11 @@ func policyInput(r sign.Result, tr *root.TrustedRoot) policy.Input {
 			if s.Format == artifact.FormatLegacy && s.Log.Version == 1 && in.RekorURL == "" {
 				in.RekorURL = s.Log.URL
 			}
+		}
+		// The cluster verifiers read attestations from the .att tag: the
+		// policies require provenance only when the run wrote it there.
+		for _, a := range img.Attestations {
+			in.Provenance = in.Provenance || a.Format == artifact.FormatLegacy && a.PredicateType == provenance.PredicateType
 		}
 	}
 	return in

@@ -209,6 +209,7 @@ func readSign(fe frontEnd) (SignConfig, error) {
 		PolicyRefs:     r.oneOf("policy-refs", PolicyRefsTags, PolicyRefsExact),
 		PolicyDir:      r.str("policies-dir"),
 		Provenance:     r.bool("provenance"),
+		ServerURL:      r.fe.env(EnvGitHubServerURL),
 		SBOMs:          r.assignments("sboms"),
 		PredicateType:  r.str("predicate-type"),
 		Predicates:     r.assignments("predicates"),

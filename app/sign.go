@@ -44,6 +44,10 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
+	preds, err := readPredicates(cfg, files)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.RekorV2 && cfg.SigningConfig != "" {
 		return nil, (&setting.Error{Setting: setting.RekorV2, Err: errors.New("picks the TUF repository's Rekor v2 signing config, and a signing config is given: give one or the other")}).WithFix(setting.Assign{Setting: setting.RekorV2, Value: "false"})
 	}
@@ -75,12 +79,19 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		sign.WithTrustedRoot(d.trustedRoot),
 		sign.WithIdentityToken(guardPublicLog(env.IDToken, services, cfg.AllowPublicLog, env.Name)),
 		sign.WithRegistry(d.auth, d.remote...),
+		sign.WithPredicates(preds...),
 	)
+	if cfg.Provenance {
+		opts = append(opts, sign.WithProvenance(cfg.ServerURL))
+	}
 	if cfg.SkipSigned {
-		opts = append(opts, sign.WithSkipSigned(alreadySigned(d, cfg.Concurrency)))
+		opts = append(opts, sign.WithSkipSigned(alreadySigned(d, cfg.Concurrency, cfg.Provenance || len(preds) > 0)))
 	}
 	s, err := sign.New(opts...)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckFiles(files); err != nil {
 		return nil, err
 	}
 	out := &Signed{TrustedRoot: cfg.TrustedRoot}
@@ -89,6 +100,9 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		return out, err
 	}
 	if out.Result.Files, err = s.SignFiles(ctx, files); err != nil {
+		return out, err
+	}
+	if out.Result.FileAttestations, err = s.AttestFiles(ctx, out.Result.Files); err != nil {
 		return out, err
 	}
 	if out.Result.Identity, err = s.Identity(ctx); err != nil {
@@ -105,10 +119,11 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 	return out, nil
 }
 
-// alreadySigned is the run's sign.Finder: the signatures of a target that
-// pass verification against the run's trusted root and name the identity
-// the run's certificate names (verify.WithSameIdentityAs).
-func alreadySigned(d *deployment, concurrency int) sign.Finder {
+// alreadySigned is the run's sign.Finder: the signatures (and, with
+// attestations, the attestations) of a target that pass verification
+// against the run's trusted root and name the identity the run's
+// certificate names (verify.WithSameIdentityAs).
+func alreadySigned(d *deployment, concurrency int, attestations bool) sign.Finder {
 	var (
 		once sync.Once
 		v    *verify.Verifier
@@ -141,6 +156,23 @@ func alreadySigned(d *deployment, concurrency int) sign.Finder {
 				found.ReadBack = sign.ReadBackLegacyTag
 				ex.Legacy = found
 			}
+		}
+		if !attestations || err != nil {
+			return ex, err
+		}
+		atts, err := v.Attestations(ctx, t)
+		for _, a := range atts {
+			if !a.Passed || a.Log == nil {
+				continue
+			}
+			rb := sign.ReadBackReferrers
+			if a.Format == artifact.FormatLegacy {
+				rb = sign.ReadBackAttestationTag
+			}
+			ex.Attestations = append(ex.Attestations, sign.ExistingAttestation{
+				Signature:     sign.Signature{Format: a.Format, PredicateType: a.PredicateType, Location: a.Location, ReadBack: rb, Log: *a.Log},
+				PredicateType: a.PredicateType, PredicateDigest: sign.PredicateDigest(a.Predicate), BundleJSON: a.BundleJSON,
+			})
 		}
 		return ex, err
 	}

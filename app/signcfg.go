@@ -58,6 +58,8 @@ type SignConfig struct {
 
 	// Provenance asks for SLSA v1 build provenance of every image and file.
 	Provenance bool
+	// ServerURL is the GitHub server the provenance names ("": github.com).
+	ServerURL string
 	// SBOMs are the sboms lines, parsed: resolve them against the images
 	// and the expanded files with attestation.Match, and read each with
 	// attestation.ReadSBOM, before any token is requested.

@@ -1,4 +1,4 @@
-package provenance
+package provenance_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
+	"github.com/sigil-dev/sigil/provenance"
 )
 
 // TestBedSameAsActionsAttest runs GitHub's own @actions/attest 3.2.0 (its
@@ -51,11 +52,11 @@ func TestBedSameAsActionsAttest(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
 			theirs := runActionsAttest(t, e, modules, script, r.claims, serverURL)
-			claims, err := ClaimsFromToken(e.IDToken(t, "sigstore", r.claims))
+			claims, err := provenance.ClaimsFromToken(e.IDToken(t, "sigstore", r.claims))
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := New(claims, serverURL)
+			p, err := provenance.New(claims, serverURL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,8 +64,8 @@ func TestBedSameAsActionsAttest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if theirs.Type != PredicateType {
-				t.Errorf("@actions/attest's predicate type is %q, want %q", theirs.Type, PredicateType)
+			if theirs.Type != provenance.PredicateType {
+				t.Errorf("@actions/attest's predicate type is %q, want %q", theirs.Type, provenance.PredicateType)
 			}
 			var a, b any
 			if err := json.Unmarshal(theirs.Params, &a); err != nil {

@@ -34,6 +34,8 @@ const (
 	RekorV2        Setting = "rekor-v2"
 	TUFMirror      Setting = "tuf-mirror"
 	TUFRoot        Setting = "tuf-root"
+	SBOMs          Setting = "sboms"
+	Predicates     Setting = "predicates"
 )
 
 // Bounds of the concurrency setting, shared by sign and verify.

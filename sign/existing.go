@@ -17,6 +17,20 @@ type Existing struct {
 	BundleJSON []byte
 	// Legacy is a legacy signature already in the .sig tag.
 	Legacy *Signature
+	// Attestations are attestations already attached, in either format.
+	Attestations []ExistingAttestation
+}
+
+// ExistingAttestation is an attestation the identity already attached.
+type ExistingAttestation struct {
+	// Signature is where it is (Format, Location, ReadBack) and its log
+	// entry.
+	Signature Signature
+	// PredicateType is its statement's; PredicateDigest identifies the
+	// predicate's content (see PredicateDigest).
+	PredicateType, PredicateDigest string
+	// BundleJSON is a bundle attestation's bundle.
+	BundleJSON []byte
 }
 
 // Finder looks up what the identity of the certificate leaf already signed

@@ -27,12 +27,16 @@ import (
 // be put in the registry stays in the result, with its log entry and its
 // Error, and fails the run; the other targets are still signed.
 func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error) {
-	targets, err := s.plan(ctx, refs)
+	targets, from, err := s.plan(ctx, refs)
 	if err != nil {
 		return nil, err
 	}
 	if len(targets) == 0 {
 		return nil, nil
+	}
+	atts, err := s.planAttestations(ctx, refs, targets, from)
+	if err != nil {
+		return nil, err
 	}
 	// Fail on the token or Fulcio before anything reaches a log.
 	chain, err := s.certs.Chain(ctx)
@@ -46,9 +50,19 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	// A bundle names only the digest: one found in any repository of a
 	// digest serves them all.
 	reuse := map[string]*Existing{}
-	for i := range existing {
+	attReuse := map[string]*ExistingAttestation{}
+	for i, t := range targets {
 		if existing[i].Bundle != nil {
-			reuse[targets[i].Digest] = &existing[i]
+			reuse[t.Digest] = &existing[i]
+		}
+		for _, pi := range atts.of[t.Ref.String()] {
+			a, err := s.existingAttestation(ctx, existing[i], atts.preds[pi], artifact.FormatBundle)
+			if err != nil {
+				return nil, err
+			}
+			if a != nil && a.BundleJSON != nil {
+				attReuse[fmt.Sprint(pi, t.Digest)] = a
+			}
 		}
 	}
 
@@ -58,12 +72,17 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		writes []*write
 		errs   []error
 	)
-	var bundles onceMap[*signed]
+	var bundles, attBundles onceMap[*signed]
 	g := new(errgroup.Group)
 	g.SetLimit(s.o.concurrency)
 	for i, t := range targets {
 		g.Go(func() error {
 			img, ws, err := s.signTarget(ctx, t, existing[i], reuse[t.Digest], &bundles)
+			if err == nil {
+				var aws []*write
+				img.Attestations, aws, err = s.attestTarget(ctx, t, atts, existing[i], attReuse, &attBundles)
+				ws = append(ws, aws...)
+			}
 			for _, w := range ws {
 				w.pushOnce(ctx)
 			}
@@ -82,11 +101,15 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	for _, w := range writes {
 		if w.err != nil {
 			w.sig.Error = "logged, not in the registry: " + w.err.Error()
-			errs = append(errs, fmt.Errorf("%s: %s signature logged as %s but not in the registry: %w", w.target.Ref, w.sig.Format, w.sig.Log, w.err))
+			kind := " signature"
+			if w.sig.PredicateType != "" {
+				kind = " attestation"
+			}
+			errs = append(errs, fmt.Errorf("%s: %s logged as %s but not in the registry: %w", w.target.Ref, what(*w.sig)+kind, w.sig.Log, w.err))
 		}
 	}
 	for _, img := range results {
-		if img.Digest != "" && len(img.Signatures) > 0 {
+		if img.Digest != "" && len(img.Signatures)+len(img.Attestations) > 0 {
 			s.o.progress(fmt.Sprintf("%s@%s: %s", img.Repository, img.Digest, strings.Join(describe(img), ", ")))
 		}
 	}
@@ -113,44 +136,57 @@ func (s *Signer) findExisting(ctx context.Context, targets []registry.Target, le
 	return existing, errors.Join(errs...)
 }
 
-// describe says what happened to each of an image's signatures.
+// describe says what happened to each of an image's signatures and
+// attestations.
 func describe(img Image) []string {
 	var f []string
-	for _, s := range img.Signatures {
+	for _, s := range append(append([]Signature(nil), img.Signatures...), img.Attestations...) {
 		switch {
 		case s.AlreadySigned:
-			f = append(f, string(s.Format)+" already signed")
+			f = append(f, what(s)+" already signed")
 		case s.Error != "":
-			f = append(f, string(s.Format)+" logged, not pushed")
+			f = append(f, what(s)+" logged, not pushed")
+		case s.PredicateType != "":
+			f = append(f, what(s)+" attested")
 		default:
-			f = append(f, string(s.Format)+" signed")
+			f = append(f, what(s)+" signed")
 		}
 	}
 	return f
 }
 
+// what names a signature or attestation in progress lines: "bundle",
+// "legacy https://slsa.dev/provenance/v1".
+func what(s Signature) string {
+	if s.PredicateType != "" {
+		return string(s.Format) + " " + s.PredicateType
+	}
+	return string(s.Format)
+}
+
 // plan resolves refs into the manifests that will be signed, without
-// signing anything; any reference that fails fails the plan.
-func (s *Signer) plan(ctx context.Context, refs []string) ([]registry.Target, error) {
+// signing anything; any reference that fails fails the plan. from lists,
+// per target (by reference), the references it was resolved from.
+func (s *Signer) plan(ctx context.Context, refs []string) (targets []registry.Target, from map[string][]string, err error) {
 	var errs []error
-	seen := map[string]bool{}
-	var targets []registry.Target
-	for _, r := range registry.ResolveAll(ctx, refs, s.o.auth, s.o.recursive, s.o.concurrency, s.o.remote...) {
+	from = map[string][]string{}
+	for i, r := range registry.ResolveAll(ctx, refs, s.o.auth, s.o.recursive, s.o.concurrency, s.o.remote...) {
 		if r.Err != nil {
 			errs = append(errs, r.Err)
 			continue
 		}
 		for _, t := range r.Targets {
-			if !seen[t.Ref.String()] {
-				seen[t.Ref.String()] = true
+			k := t.Ref.String()
+			if _, seen := from[k]; !seen {
 				targets = append(targets, t)
 			}
+			from[k] = append(from[k], refs[i])
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return targets, nil
+	return targets, from, nil
 }
 
 func (s *Signer) ropts(ctx context.Context) ociremote.Option {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -44,18 +43,9 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		return nil, err
 	}
 	sig.Log = sb.entry
-	tle := sb.bundle.GetVerificationMaterial().GetTlogEntries()[0]
-	if tle.GetInclusionPromise() == nil {
-		return nil, fmt.Errorf("Rekor at %s returned no signed entry timestamp, which the legacy format needs", s.legacy.URL)
-	}
-	rb := &cbundle.RekorBundle{
-		SignedEntryTimestamp: tle.GetInclusionPromise().GetSignedEntryTimestamp(),
-		Payload: cbundle.RekorPayload{
-			Body:           base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
-			IntegratedTime: tle.GetIntegratedTime(),
-			LogIndex:       tle.GetLogIndex(),
-			LogID:          sb.entry.LogID,
-		},
+	rb, err := rekorBundle(sb)
+	if err != nil {
+		return nil, err
 	}
 	b64sig := base64.StdEncoding.EncodeToString(sb.bundle.GetMessageSignature().GetSignature())
 	ociSig, err := static.NewSignature(pl, b64sig,
@@ -120,8 +110,7 @@ func (d sameSignature) Find(sigs oci.Signatures, _ oci.Signature) (oci.Signature
 func (s *Signer) findLegacy(ctx context.Context, tag name.Tag, b64sig string) (bool, error) {
 	sigs, err := ociremote.Signatures(tag, s.ropts(ctx))
 	if err != nil {
-		var te *transport.Error
-		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		if notFound(err) {
 			return false, nil
 		}
 		return false, fmt.Errorf("reading back the legacy signature: %w", registry.Explain(err, tag, s.o.auth))
@@ -136,6 +125,12 @@ func (s *Signer) findLegacy(ctx context.Context, tag name.Tag, b64sig string) (b
 		}
 	}
 	return false, nil
+}
+
+// notFound tells a registry's 404 (no such tag yet) from other errors.
+func notFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
 func (s *Signer) pushError(err error, d name.Digest) error {

@@ -61,6 +61,10 @@ type options struct {
 	tsaSet  bool
 
 	existing Finder
+
+	predicates []Predicate
+	provenance bool
+	serverURL  string
 }
 
 // WithServices sets the Fulcio, Rekor and TSA endpoints. Required, unless

@@ -11,6 +11,8 @@ type Result struct {
 	Images []Image `json:"images,omitempty"`
 	// Files are the signed files.
 	Files []File `json:"files,omitempty"`
+	// FileAttestations are the attestations of files.
+	FileAttestations []FileAttestation `json:"fileAttestations,omitempty"`
 }
 
 // Image is one signed manifest in one repository.
@@ -18,18 +20,25 @@ type Image struct {
 	artifact.Target
 	// Signatures are the signatures written, one per format.
 	Signatures []Signature `json:"signatures"`
+	// Attestations are its attestations, one per predicate and format
+	// (each with its PredicateType).
+	Attestations []Signature `json:"attestations,omitempty"`
 }
 
 // Read-back paths reported in Signature.ReadBack.
 const (
 	ReadBackLegacyTag = "legacy tag"
-	ReadBackReferrers = "referrers"
+	// ReadBackAttestationTag is cosign's sha256-<hex>.att tag.
+	ReadBackAttestationTag = "attestation tag"
+	ReadBackReferrers      = "referrers"
 )
 
 // Signature is one signature written for an image.
 type Signature struct {
 	// Format is artifact.FormatBundle or artifact.FormatLegacy.
 	Format artifact.Format `json:"format"`
+	// PredicateType is an attestation's predicate type.
+	PredicateType string `json:"predicateType,omitempty"`
 	// Location is where it was written: the referrer manifest
 	// (repository@digest) or the legacy tag (repository:sha256-….sig).
 	Location string `json:"location"`

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,6 +31,14 @@ type Signer struct {
 	legacy  *Log
 	tsas    []*sgsign.TimestampAuthority
 
+	// tokens is the identity token source, remembering the token the
+	// certificate was requested with (the provenance is built from it).
+	tokens *tokenMemo
+	// provOnce builds provJSON, the run's provenance predicate.
+	provOnce sync.Once
+	provJSON []byte
+	provErr  error
+
 	// sctMu guards sctOK, the leaf whose SCT was last checked.
 	sctMu sync.Mutex
 	sctOK []byte
@@ -42,7 +51,7 @@ func New(opts ...Option) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Signer{o: o, keypair: o.keypair, certs: o.certs, legacy: o.legacy, tsas: o.tsas}
+	s := &Signer{o: o, keypair: o.keypair, certs: o.certs, legacy: o.legacy, tsas: o.tsas, tokens: &tokenMemo{src: o.token}}
 	if s.keypair == nil {
 		if s.keypair, err = sgsign.NewEphemeralKeypair(nil); err != nil {
 			return nil, fmt.Errorf("generating the run's key pair: %w", err)
@@ -50,7 +59,7 @@ func New(opts ...Option) (*Signer, error) {
 	}
 	if s.certs == nil {
 		client := &http.Client{Transport: httpretry.Service{Name: "Fulcio", Base: o.transport}}
-		s.certs = &fulcio{url: o.services.FulcioURL, client: client, token: o.token, now: o.now, keypair: s.keypair}
+		s.certs = &fulcio{url: o.services.FulcioURL, client: client, token: s.tokens.get, now: o.now, keypair: s.keypair}
 	}
 	if o.log != nil {
 		s.tlog = *o.log
@@ -193,6 +202,38 @@ func logEntry(l Log, b *protobundle.Bundle) artifact.LogEntry {
 		le.EntryURL = strings.TrimSuffix(l.URL, "/") + fmt.Sprintf("/api/v1/log/entries?logIndex=%d", e.GetLogIndex())
 	}
 	return le
+}
+
+// tokenMemo is an identity token source that remembers the last token it
+// gave.
+type tokenMemo struct {
+	src func(ctx context.Context) (string, error)
+	mu  sync.Mutex
+	tok string
+}
+
+func (m *tokenMemo) get(ctx context.Context) (string, error) {
+	if m.src == nil {
+		return "", errors.New("no identity token source")
+	}
+	t, err := m.src(ctx)
+	if err == nil {
+		m.mu.Lock()
+		m.tok = t
+		m.mu.Unlock()
+	}
+	return t, err
+}
+
+// last is the last token given, or a new one if none was.
+func (m *tokenMemo) last(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	t := m.tok
+	m.mu.Unlock()
+	if t != "" {
+		return t, nil
+	}
+	return m.get(ctx)
 }
 
 // onceMap runs f once per key and shares its result.

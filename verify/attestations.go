@@ -17,6 +17,7 @@ import (
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/attestation"
 	"github.com/sigil-dev/sigil/provenance"
+	"github.com/sigil-dev/sigil/registry"
 )
 
 // Attestations: besides its signatures, an artifact may be required to
@@ -290,4 +291,36 @@ func (g gitHubPresets) checkProvenance(p *provenance.Predicate) []string {
 		out = append(out, fmt.Sprintf("the policy requires runner environment %s, the provenance names %s", g.runner, orNone(p.BuildDefinition.InternalParameters.GitHub.RunnerEnvironment)))
 	}
 	return out
+}
+
+// FoundAttestation is one attestation of an image, checked as an
+// attestation of the predicate type its own statement names.
+type FoundAttestation struct {
+	Signature
+	// PredicateType and Predicate are the statement's.
+	PredicateType string
+	Predicate     []byte
+}
+
+// Attestations finds every attestation of the manifest t — bundle
+// referrers and cosign's .att tag, in the formats the verifier accepts —
+// and checks each as an attestation of its statement's predicate type:
+// signature, log, timestamp, certificate, identity, subject, and for a
+// provenance its agreement with the certificate. An attestation whose
+// statement cannot be read is left out. The error says which registry
+// could not be read; finding none is no error.
+func (v *Verifier) Attestations(ctx context.Context, t registry.Target) ([]FoundAttestation, error) {
+	_, atts, err := v.find(ctx, t, true)
+	var out []FoundAttestation
+	for _, c := range atts {
+		if c.err == nil && c.statement == nil {
+			c.statement, c.stmtErr = statementOf(c.entity)
+		}
+		if c.statement == nil {
+			continue
+		}
+		c.required = c.statement.PredicateType
+		out = append(out, FoundAttestation{Signature: v.evaluate(c), PredicateType: c.statement.PredicateType, Predicate: c.statement.Predicate})
+	}
+	return out, err
 }

@@ -119,7 +119,7 @@ func (v *Verifier) find(ctx context.Context, t registry.Target, attestations boo
 		return nil, nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
 	}
 	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
-	bundles, atts, berr := v.findBundles(ctx, t.Ref, digest)
+	bundles, atts, berr := v.findBundles(ctx, t.Ref, digest, attestations)
 	var aerr error
 	if attestations {
 		var legacyAtts []candidate
@@ -275,7 +275,7 @@ type referrerManifest struct {
 // when its manifest's artifactType or its single layer's media type is a
 // bundle media type. A bundle whose manifest says it carries another
 // predicate type than a cosign signature is an attestation and is skipped.
-func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte) (sigs, atts []candidate, err error) {
+func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte, attestations bool) (sigs, atts []candidate, err error) {
 	idx, err := ociremote.Referrers(d, "", v.ociOption(ctx))
 	if err != nil {
 		return nil, nil, err
@@ -305,7 +305,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 		// it, the statement does (read below).
 		pt := m.Annotations[annotationPredicateType]
 		isAttestation := pt != "" && pt != artifact.CosignSignPredicateType
-		if isAttestation && len(v.o.attestations) == 0 {
+		if isAttestation && !attestations {
 			continue
 		}
 		c.attestation = isAttestation
@@ -340,7 +340,7 @@ func (v *Verifier) findBundles(ctx context.Context, d name.Digest, digest []byte
 			}
 		}
 		switch {
-		case c.attestation && len(v.o.attestations) > 0:
+		case c.attestation && attestations:
 			atts = append(atts, c)
 		case !c.attestation:
 			out = append(out, c)
