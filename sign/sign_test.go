@@ -510,3 +510,59 @@ func TestSkipSigned(t *testing.T) {
 		t.Errorf("another identity: %v, %d new log entries, want 2", err, w.log.entries()-before)
 	}
 }
+
+// TestAttestImages attests a custom predicate about one digest in two
+// repositories (one with the referrers API, one with the tag fallback), in
+// both formats: one statement, logged once (the legacy .att reuses the
+// entry, which carries the signed entry timestamp on Rekor v1), its
+// subjects the digest in both repositories, found by verify in either
+// format.
+func TestAttestImages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	refs := []string{w.referrers + "/org/app:v1", w.fallback + "/org/app:v1"}
+	digest := push(t, 0, refs...)
+	const predicateType = "https://example.com/test-result/v1"
+	s := newSigner(t, w, sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: refs}))
+	images, err := s.SignImages(t.Context(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attLogs []int64
+	for _, img := range images {
+		if len(img.Attestations) != 2 || img.Attestations[0].Format != artifact.FormatBundle || img.Attestations[1].Format != artifact.FormatLegacy {
+			t.Fatalf("%s: attestations %+v, want a bundle then a legacy one", img.Repository, img.Attestations)
+		}
+		for _, a := range img.Attestations {
+			if a.PredicateType != predicateType || a.Location == "" || a.Error != "" {
+				t.Errorf("%s: attestation %+v", img.Repository, a)
+			}
+			attLogs = append(attLogs, a.Log.Index)
+		}
+		att := img.Repository + ":sha256-" + strings.TrimPrefix(digest, "sha256:") + ".att"
+		if img.Attestations[1].Location != att || img.Attestations[1].ReadBack != sign.ReadBackAttestationTag {
+			t.Errorf("legacy attestation at %s via %s, want %s", img.Attestations[1].Location, img.Attestations[1].ReadBack, att)
+		}
+	}
+	if slices.Sort(attLogs); slices.Compact(attLogs)[0] != attLogs[len(attLogs)-1] {
+		t.Errorf("attestation log entries %v, want one shared by every format and repository", attLogs)
+	}
+	// 1 bundle signature for the digest, 1 legacy signature per repository,
+	// 1 attestation.
+	if n := w.log.entries(); n != 4 {
+		t.Errorf("%d log entries, want 4", n)
+	}
+	for _, f := range []artifact.Format{artifact.FormatBundle, artifact.FormatLegacy} {
+		pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := verify.New(trustedFor(w), pol, verify.WithFormat(f), verify.WithAttestations(predicateType))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := v.VerifyImages(t.Context(), refs); err != nil {
+			t.Errorf("verify --format %s --attestations %s: %v\n%s", f, predicateType, err, r.Text())
+		}
+	}
+}
