@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -15,15 +16,18 @@ import (
 
 // SignFiles signs each file and writes its Sigstore bundle next to it as
 // <file>.sigstore.json, the bundle `cosign sign-blob --bundle` writes. Every
-// file is read before anything is signed, so a missing file changes nothing.
+// file is read before anything is signed, so a missing file changes
+// nothing. A file is streamed through SHA-256 and its digest signed, so
+// its size costs no memory (unless WithKeypair gave a key pair that is not
+// a DigestSigner: then each file is read whole when it is signed).
 func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) {
-	contents := make([][]byte, len(paths))
+	digests := make([][]byte, len(paths))
 	for i, p := range paths {
-		b, err := os.ReadFile(p)
+		d, err := fileSHA256(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
+			return nil, err
 		}
-		contents[i] = b
+		digests[i] = d
 	}
 	if len(paths) == 0 {
 		return nil, nil
@@ -36,8 +40,7 @@ func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) 
 	g.SetLimit(s.o.concurrency)
 	for i, p := range paths {
 		g.Go(func() error {
-			sum := sha256.Sum256(contents[i])
-			sb, err := s.sign(gctx, &sgsign.PlainData{Data: contents[i]}, s.tlog, s.tsas)
+			sb, err := s.signFile(gctx, p, digests[i])
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
@@ -45,10 +48,39 @@ func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) 
 			if err := os.WriteFile(out, sb.json, 0o644); err != nil {
 				return fmt.Errorf("writing the bundle of %s: %w", p, err)
 			}
-			results[i] = File{Path: p, SHA256: hex.EncodeToString(sum[:]), Bundle: out, Log: sb.entry}
+			results[i] = File{Path: p, SHA256: hex.EncodeToString(digests[i]), Bundle: out, Log: sb.entry}
 			s.o.progress(fmt.Sprintf("signed %s (bundle %s)", p, out))
 			return nil
 		})
 	}
 	return results, g.Wait()
+}
+
+// signFile signs the file at p whose SHA-256 is digest.
+func (s *Signer) signFile(ctx context.Context, p string, digest []byte) (*signed, error) {
+	if kp, ok := s.keypair.(DigestSigner); ok {
+		return s.signDigest(ctx, kp, digest, s.tlog, s.tsas)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != hex.EncodeToString(digest) {
+		return nil, fmt.Errorf("%s changed while the run was signing", p)
+	}
+	return s.sign(ctx, &sgsign.PlainData{Data: b}, s.tlog, s.tsas)
+}
+
+// fileSHA256 streams the file at p through SHA-256.
+func fileSHA256(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return h.Sum(nil), nil
 }

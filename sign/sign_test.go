@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -329,7 +330,21 @@ func TestSignRegistryFailures(t *testing.T) {
 
 func TestSignFiles(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	for _, streamed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("streamed=%v", streamed), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			var opts []sign.Option
+			if streamed {
+				// The run's own key pair signs a file's streamed digest.
+				opts = append(opts, sign.WithKeypair(digestKeypair{w.keypair}))
+			}
+			testSignFiles(t, w, opts...)
+		})
+	}
+}
+
+func testSignFiles(t *testing.T, w *world, opts ...sign.Option) {
 	dir := t.TempDir()
 	var paths []string
 	for _, f := range []string{"app.tar.gz", "checksums.txt"} {
@@ -339,7 +354,7 @@ func TestSignFiles(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
-	s := newSigner(t, w)
+	s := newSigner(t, w, opts...)
 	files, err := s.SignFiles(t.Context(), paths)
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func New(opts ...Option) (*Signer, error) {
 	}
 	s := &Signer{o: o, keypair: o.keypair, certs: o.certs, legacy: o.legacy, tsas: o.tsas, tokens: &tokenMemo{src: o.token}}
 	if s.keypair == nil {
-		if s.keypair, err = sgsign.NewEphemeralKeypair(nil); err != nil {
+		if s.keypair, err = newKeypair(); err != nil {
 			return nil, fmt.Errorf("generating the run's key pair: %w", err)
 		}
 	}
@@ -135,6 +135,20 @@ func (c chainProvider) GetCertificate(context.Context, sgsign.Keypair, *sgsign.C
 // certificate, a TSA timestamp where configured, and the log entry. The
 // bundle is verified against the trusted root before it is returned.
 func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsas []*sgsign.TimestampAuthority) (*signed, error) {
+	return s.signWith(ctx, content, s.keypair, nil, tlog, tsas)
+}
+
+// signDigest signs a file by its SHA-256 digest, streamed elsewhere: the
+// message signature of the file, its bundle as sign's.
+func (s *Signer) signDigest(ctx context.Context, kp DigestSigner, digest []byte, tlog Log, tsas []*sgsign.TimestampAuthority) (*signed, error) {
+	return s.signWith(ctx, &sgsign.PlainData{Data: digest}, prehashed{kp}, digest, tlog, tsas)
+}
+
+// signWith signs content with kp. digest, when set, is the SHA-256 of the
+// artifact kp signs prehashed: sigstore-go's own check of the new bundle
+// would hash the content again, so the bundle is checked here against the
+// digest instead.
+func (s *Signer) signWith(ctx context.Context, content sgsign.Content, kp sgsign.Keypair, digest []byte, tlog Log, tsas []*sgsign.TimestampAuthority) (*signed, error) {
 	chain, err := s.certs.Chain(ctx)
 	if err != nil {
 		return nil, err
@@ -142,16 +156,25 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsa
 	if err := s.checkSCT(chain); err != nil {
 		return nil, err
 	}
-	b, err := sgsign.Bundle(content, s.keypair, sgsign.BundleOptions{
+	opts := sgsign.BundleOptions{
 		CertificateProvider:        chainProvider{chain},
 		CertificateProviderOptions: &sgsign.CertificateProviderOptions{},
 		TimestampAuthorities:       tsas,
 		TransparencyLogs:           []sgsign.Transparency{tlog.Transparency},
 		Context:                    ctx,
 		TrustedRoot:                s.o.trustedRoot,
-	})
+	}
+	if digest != nil {
+		opts.TrustedRoot = nil
+	}
+	b, err := sgsign.Bundle(content, kp, opts)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", httpretry.Cause(err))
+	}
+	if digest != nil {
+		if err := s.checkDigestBundle(b, digest, len(tsas)); err != nil {
+			return nil, err
+		}
 	}
 	out, err := (&bundle.Bundle{Bundle: b}).MarshalJSON()
 	if err != nil {
@@ -162,6 +185,31 @@ func (s *Signer) sign(ctx context.Context, content sgsign.Content, tlog Log, tsa
 		return nil, fmt.Errorf("Rekor at %s returned no log entry", tlog.URL)
 	}
 	return &signed{bundle: b, json: out, chain: chain, entry: logEntry(tlog, b)}, nil
+}
+
+// checkDigestBundle verifies a new bundle of a prehashed file against the
+// trusted root, as sigstore-go's Bundle verifies the others: one log
+// entry, the TSA's timestamps or else the log's time, the file's digest.
+func (s *Signer) checkDigestBundle(b *protobundle.Bundle, digest []byte, tsas int) error {
+	opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1)}
+	if tsas > 0 {
+		opts = append(opts, sgverify.WithSignedTimestamps(tsas))
+	} else {
+		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+	}
+	v, err := sgverify.NewVerifier(s.o.trustedRoot, opts...)
+	if err != nil {
+		return err
+	}
+	vb, err := bundle.NewBundle(b)
+	if err != nil {
+		return err
+	}
+	pol := sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", digest), sgverify.WithoutIdentitiesUnsafe())
+	if _, err := v.Verify(vb, pol); err != nil {
+		return fmt.Errorf("the new signature does not verify against the trusted root: %w", err)
+	}
+	return nil
 }
 
 // checkSCT checks, when the trusted root lists certificate transparency

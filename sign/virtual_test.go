@@ -76,6 +76,14 @@ func (k keypair) SignData(_ context.Context, data []byte) ([]byte, []byte, error
 	return sig, d[:], err
 }
 
+// digestKeypair is keypair signing prehashed files too (sign.DigestSigner),
+// as the run's own key pair does.
+type digestKeypair struct{ keypair }
+
+func (k digestKeypair) SignDigest(_ context.Context, digest []byte) ([]byte, error) {
+	return ecdsa.SignASN1(rand.Reader, k.key, digest)
+}
+
 // certs is a CertificateSource serving one chain, or an error.
 type certs struct {
 	chain []*x509.Certificate
