@@ -141,7 +141,16 @@ func alreadySigned(d *deployment, concurrency int, attestations bool) sign.Finde
 		if verr != nil {
 			return sign.Existing{}, verr
 		}
-		sigs, err := v.Signatures(ctx, t)
+		var (
+			sigs []verify.Signature
+			atts []verify.FoundAttestation
+			err  error
+		)
+		if attestations {
+			sigs, atts, err = v.SignaturesAndAttestations(ctx, t)
+		} else {
+			sigs, err = v.Signatures(ctx, t)
+		}
 		var ex sign.Existing
 		for _, s := range sigs {
 			if !s.Passed || s.Log == nil {
@@ -157,10 +166,6 @@ func alreadySigned(d *deployment, concurrency int, attestations bool) sign.Finde
 				ex.Legacy = found
 			}
 		}
-		if !attestations || err != nil {
-			return ex, err
-		}
-		atts, err := v.Attestations(ctx, t)
 		for _, a := range atts {
 			if !a.Passed || a.Log == nil {
 				continue

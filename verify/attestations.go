@@ -310,7 +310,13 @@ type FoundAttestation struct {
 // statement cannot be read is left out. The error says which registry
 // could not be read; finding none is no error.
 func (v *Verifier) Attestations(ctx context.Context, t registry.Target) ([]FoundAttestation, error) {
-	_, atts, err := v.find(ctx, t, true)
+	_, atts, err := v.SignaturesAndAttestations(ctx, t)
+	return atts, err
+}
+
+// SignaturesAndAttestations is Signatures and Attestations in one lookup.
+func (v *Verifier) SignaturesAndAttestations(ctx context.Context, t registry.Target) ([]Signature, []FoundAttestation, error) {
+	sigs, atts, err := v.find(ctx, t, true)
 	var out []FoundAttestation
 	for _, c := range atts {
 		if c.err == nil && c.statement == nil {
@@ -322,5 +328,5 @@ func (v *Verifier) Attestations(ctx context.Context, t registry.Target) ([]Found
 		c.required = c.statement.PredicateType
 		out = append(out, FoundAttestation{Signature: v.evaluate(c), PredicateType: c.statement.PredicateType, Predicate: c.statement.Predicate})
 	}
-	return out, err
+	return sigs, out, err
 }

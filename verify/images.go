@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -118,14 +119,20 @@ func (v *Verifier) find(ctx context.Context, t registry.Target, attestations boo
 	if alg != "sha256" || err != nil || len(digest) != 32 {
 		return nil, nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
 	}
-	legacy, lerr := v.findLegacy(ctx, t.Ref, digest)
-	bundles, atts, berr := v.findBundles(ctx, t.Ref, digest, attestations)
-	var aerr error
+	// The lookups are independent requests: side by side, a target costs
+	// the slowest, not their sum.
+	var (
+		legacy, bundles, atts, legacyAtts []candidate
+		lerr, berr, aerr                  error
+		wg                                sync.WaitGroup
+	)
+	wg.Go(func() { legacy, lerr = v.findLegacy(ctx, t.Ref, digest) })
+	wg.Go(func() { bundles, atts, berr = v.findBundles(ctx, t.Ref, digest, attestations) })
 	if attestations {
-		var legacyAtts []candidate
-		legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest)
-		atts = append(atts, legacyAtts...)
+		wg.Go(func() { legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest) })
 	}
+	wg.Wait()
+	atts = append(atts, legacyAtts...)
 	// A lookup for a format that is not required does not fail the
 	// artifact.
 	if !v.o.format.Includes(artifact.FormatLegacy) {
