@@ -453,7 +453,7 @@ func crashAndRerun(t *testing.T, e *tbenv.Env, p crashPoint, images, targets int
 	}
 	final := settled(t, "after the re-run", snapshot)
 	checkLogged(t, "after the re-run", final)
-	t.Logf("re-run: %d signatures and %d log entries more", final.signatures()-after.signatures(), final.logged-after.logged)
+	t.Logf("re-run: %d signatures and %d log entries more, %d bundles attached from another repository of their digest", final.signatures()-after.signatures(), final.logged-after.logged, reattached(after, final))
 	checkNoDuplicates(t, after, final)
 
 	identity := tbenv.Identity("sigil-dev/demo", ".github/workflows/release.yml", "refs/tags/v1.0.0")
@@ -488,6 +488,18 @@ func settled(t *testing.T, when string, snapshot func() state) state {
 		t.Fatalf("%s, Rekor's index holds %d entries for the release, but %d were made", when, s.entries(), s.logged)
 	}
 	return s
+}
+
+// reattached is how many bundles the re-run attached with no new log
+// entry, taken from another repository of their digest.
+func reattached(killed, final state) int {
+	n := 0
+	for d, f := range final.manifests {
+		if k := killed.manifests[d]; f.referrers > k.referrers && f.bundleEntries == k.bundleEntries {
+			n++
+		}
+	}
+	return n
 }
 
 // checkLogged: no signature is in a registry without its log entry.
