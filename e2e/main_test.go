@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/sigil-dev/sigil/ghaction"
@@ -42,7 +43,10 @@ type step struct {
 	outputs map[string]string
 	summary string
 	stdout  string
-	code    int
+	code    int // -1 when a signal ended the process
+	// started, when set, is called with the process once it has started:
+	// a test that kills the run (TestSignSurvivesKill) takes it from there.
+	started func(*os.Process)
 }
 
 // runAction runs sigil as GitHub runs a container action: no arguments,
@@ -86,9 +90,18 @@ func runAction(t *testing.T, s *step) {
 	cmd.Dir, cmd.Env = s.dir, env
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("running sigil: %v", err)
+	}
+	if s.started != nil {
+		s.started(cmd.Process)
+	}
+	err := cmd.Wait()
 	s.stdout = stdout.String()
 	s.code = cmd.ProcessState.ExitCode()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return // killed: its file commands are not read
+	}
 	if err != nil && s.code <= 0 {
 		t.Fatalf("running sigil: %v", err)
 	}
