@@ -475,8 +475,6 @@ func sigstoreBundlePolicy(t *testing.T, repo, subject, issuer, rekorURL string) 
 func TestKyvernoSigstoreBundle(t *testing.T) {
 	e := tbenv.Load(t)
 	tl := findTools(t)
-	env := e.ToolEnv(t)
-	r := &runner{env: append(env, e.TUFEnv(t, env, e.TUFURL)...)}
 	for _, cfg := range []struct {
 		name, signingConfig, rekorURL string
 	}{
@@ -486,6 +484,10 @@ func TestKyvernoSigstoreBundle(t *testing.T) {
 		for _, reg := range e.AllRegistries() {
 			t.Run(cfg.name+"/"+reg.Name, func(t *testing.T) {
 				t.Parallel()
+				// A TUF cache of its own: Kyverno locks it, and two at once
+				// on one cache fail ("resource temporarily unavailable").
+				env := e.ToolEnv(t)
+				r := &runner{env: append(env, e.TUFEnv(t, env, e.TUFURL)...)}
 				d := reg.PushImage(t, tbenv.UniqueRepo(t), "v1", tbenv.RandomImage(t))
 				tag := reg.Tag(t, d.Context().RepositoryStr(), "v1").String()
 				claims := tbenv.Claims{"workflow_path": {".github/workflows/release.yml"}, "run_id": {tbenv.UniqueRunID(t)}}
