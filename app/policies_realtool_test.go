@@ -170,6 +170,24 @@ type verdict struct {
 	code int
 }
 
+// expect checks what tool said of image: admitted when want is "",
+// otherwise refused with want in its output.
+func expect(t *testing.T, tool, image string, v verdict, want string) {
+	t.Helper()
+	switch {
+	case want == "" && v.code != 0:
+		t.Errorf("%s refused %s (exit %d):\n%s", tool, image, v.code, v.out)
+	case want != "" && v.code == 0:
+		t.Errorf("%s admitted %s (exit 0):\n%s", tool, image, v.out)
+	case want != "" && !strings.Contains(v.out, want):
+		t.Errorf("%s refused %s (exit %d), but without %q:\n%s", tool, image, v.code, want, v.out)
+	case want != "":
+		t.Logf("%s refused, exit %d: %s", tool, v.code, firstLineWith(v.out, want))
+	default:
+		t.Logf("%s admitted, exit 0", tool)
+	}
+}
+
 func kyvernoApply(t *testing.T, r *runner, tl tools, dir, image string) verdict {
 	t.Helper()
 	out, code := r.run(t, tl.kyverno, "apply", filepath.Join(dir, policy.KyvernoFile), "--resource", podYAML(t, image))
@@ -324,19 +342,7 @@ func TestRealTools(t *testing.T) {
 						if !ok {
 							continue
 						}
-						v := run[tool](t, dirs[c.policy], image)
-						switch {
-						case want == "" && v.code != 0:
-							t.Errorf("%s refused %s (exit %d):\n%s", tool, image, v.code, v.out)
-						case want != "" && v.code == 0:
-							t.Errorf("%s accepted %s (exit 0):\n%s", tool, image, v.out)
-						case want != "" && !strings.Contains(v.out, want):
-							t.Errorf("%s refused %s (exit %d), but without %q:\n%s", tool, image, v.code, want, v.out)
-						case want != "":
-							t.Logf("%s refused, exit %d: %s", tool, v.code, firstLineWith(v.out, want))
-						default:
-							t.Logf("%s accepted, exit 0", tool)
-						}
+						expect(t, tool, image, run[tool](t, dirs[c.policy], image), want)
 					}
 				})
 			}

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,10 +49,10 @@ func TestRealToolsProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := predicateFile(t, c)
+	own := tbenv.ProvenanceFile(t, c)
 	c.Repository = "evil/demo"
 	c.WorkflowRef = "evil/demo/" + workflow + "@" + ref
-	other := predicateFile(t, c)
+	other := tbenv.ProvenanceFile(t, c)
 
 	cosign := func(args ...string) {
 		t.Helper()
@@ -100,40 +98,9 @@ func TestRealToolsProvenance(t *testing.T) {
 			t.Run(reg.Name+"/"+tc.image, func(t *testing.T) {
 				image := images[tc.image][i]
 				for tool, want := range tc.want {
-					v := tools[tool](image)
-					switch {
-					case want == "" && v.code != 0:
-						t.Errorf("%s refused %s (exit %d):\n%s", tool, image, v.code, v.out)
-					case want != "" && v.code == 0:
-						t.Errorf("%s admitted %s:\n%s", tool, image, v.out)
-					case want != "" && !strings.Contains(v.out, want):
-						t.Errorf("%s refused %s (exit %d), but without %q:\n%s", tool, image, v.code, want, v.out)
-					case want != "":
-						t.Logf("%s refused, exit %d: %s", tool, v.code, firstLineWith(v.out, want))
-					default:
-						t.Logf("%s admitted, exit 0", tool)
-					}
+					expect(t, tool, image, tools[tool](image), want)
 				}
 			})
 		}
 	}
-}
-
-// predicateFile writes the provenance predicate of claims c and returns its
-// path.
-func predicateFile(t *testing.T, c provenance.Claims) string {
-	t.Helper()
-	p, err := provenance.New(c, provenance.DefaultServerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "provenance.json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -162,21 +162,11 @@ func kyverno(p *prepared) (string, []any) {
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
 
-	rules := []kyvernoRule{{
-		Name:  "verify-signature",
-		Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
-		VerifyImages: []kyvernoVerify{{
-			ImageReferences: refs,
-			Type:            "Cosign",
-			FailureAction:   "Enforce",
-			MutateDigest:    true,
-			VerifyDigest:    true,
-			Required:        true,
-			// One identity suffices: a merged run lists each
-			// identity that signed part of it.
-			Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
-		}},
-	}}
+	// One identity suffices: a merged run lists each identity that
+	// signed part of it.
+	signature := podRule("verify-signature", refs)
+	signature.VerifyImages[0].Attestors = []kyvernoAttestorSet{{Count: 1, Entries: entries}}
+	rules := []kyvernoRule{signature}
 	if len(p.sources) > 0 {
 		header += "\n" + kyvernoProvenanceNote
 		var repos, workflows []string
@@ -186,27 +176,17 @@ func kyverno(p *prepared) (string, []any) {
 		}
 		slices.Sort(repos)
 		slices.Sort(workflows)
-		rules = append(rules, kyvernoRule{
-			Name:  "verify-provenance",
-			Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
-			VerifyImages: []kyvernoVerify{{
-				ImageReferences: refs,
-				Type:            "Cosign",
-				FailureAction:   "Enforce",
-				MutateDigest:    true,
-				VerifyDigest:    true,
-				Required:        true,
-				Attestations: []kyvernoAttestation{{
-					Type:      provenancePredicateType,
-					Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
-					Conditions: []kyvernoConditions{{All: []kyvernoCondition{
-						{Key: "{{ buildDefinition.buildType }}", Operator: "Equals", Value: gitHubBuildType},
-						{Key: "{{ buildDefinition.externalParameters.workflow.repository }}", Operator: "AnyIn", Value: slices.Compact(repos)},
-						{Key: "{{ buildDefinition.externalParameters.workflow.path }}", Operator: "AnyIn", Value: slices.Compact(workflows)},
-					}}},
-				}},
-			}},
-		})
+		prov := podRule("verify-provenance", refs)
+		prov.VerifyImages[0].Attestations = []kyvernoAttestation{{
+			Type:      provenancePredicateType,
+			Attestors: []kyvernoAttestorSet{{Count: 1, Entries: entries}},
+			Conditions: []kyvernoConditions{{All: []kyvernoCondition{
+				{Key: "{{ buildDefinition.buildType }}", Operator: "Equals", Value: gitHubBuildType},
+				{Key: "{{ buildDefinition.externalParameters.workflow.repository }}", Operator: "AnyIn", Value: slices.Compact(repos)},
+				{Key: "{{ buildDefinition.externalParameters.workflow.path }}", Operator: "AnyIn", Value: slices.Compact(workflows)},
+			}}},
+		}}
+		rules = append(rules, prov)
 	}
 	pol := kyvernoPolicy{
 		APIVersion: "kyverno.io/v1",
@@ -274,4 +254,22 @@ func trustNote(p *prepared, tool string) string {
 		s += "\nIts trusted root lists no certificate transparency log, so the SCT check is\nskipped."
 	}
 	return s
+}
+
+// podRule is a rule that every Pod's images in refs pass a Cosign
+// verification (the caller adds its attestors or attestations): enforced,
+// required, with the tag replaced by the digest verified.
+func podRule(name string, refs []string) kyvernoRule {
+	return kyvernoRule{
+		Name:  name,
+		Match: kyvernoMatch{Any: []kyvernoFilter{{Resources: kyvernoResources{Kinds: []string{"Pod"}}}}},
+		VerifyImages: []kyvernoVerify{{
+			ImageReferences: refs,
+			Type:            "Cosign",
+			FailureAction:   "Enforce",
+			MutateDigest:    true,
+			VerifyDigest:    true,
+			Required:        true,
+		}},
+	}
 }

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,19 +61,7 @@ func provenanceFile(t *testing.T, token string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := provenance.New(c, provenance.DefaultServerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "provenance.json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return tbenv.ProvenanceFile(t, c)
 }
 
 // TestBedAcceptAttestations: SLSA provenance from package provenance,

@@ -2,9 +2,12 @@ package tbenv
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sigil-dev/sigil/provenance"
 	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/trust"
@@ -48,4 +51,24 @@ func (e *Env) Signer(t testing.TB, signingConfig string, claims Claims, opts ...
 		t.Fatal(err)
 	}
 	return s
+}
+
+// ProvenanceFile writes the provenance predicate sigil builds from claims c
+// (see package provenance) into a file of t's and returns its path, for
+// clients that attest a predicate file (cosign attest --predicate).
+func ProvenanceFile(t testing.TB, c provenance.Claims) string {
+	t.Helper()
+	p, err := provenance.New(c, provenance.DefaultServerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "provenance.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
