@@ -502,7 +502,7 @@ func (s *Signer) AttestFiles(ctx context.Context, files []File) ([]FileAttestati
 			return out, fmt.Errorf("writing the %s attestation: %w", p.Kind, err)
 		}
 		out = append(out, FileAttestation{PredicateType: p.Type, Kind: p.Kind, Files: p.Files, Bundle: path, Log: sb.entry})
-		s.o.progress(fmt.Sprintf("attested %s of %d file(s) (bundle %s)", p.Kind, len(p.Files), path))
+		s.progress(fmt.Sprintf("attested %s of %d file(s) (bundle %s)", p.Kind, len(p.Files), path))
 	}
 	return out, nil
 }

@@ -114,7 +114,7 @@ func (s *Signer) confirm(ctx context.Context, writes []*write) {
 			}
 			return
 		}
-		s.o.progress(fmt.Sprintf("%d signature(s) were dropped by another writer of the same tag; writing them again", len(lost)))
+		s.progress(fmt.Sprintf("%d signature(s) were dropped by another writer of the same tag; writing them again", len(lost)))
 		again := new(errgroup.Group)
 		again.SetLimit(s.o.concurrency)
 		for _, w := range lost {

@@ -49,7 +49,7 @@ func (s *Signer) SignFiles(ctx context.Context, paths []string) ([]File, error) 
 				return fmt.Errorf("writing the bundle of %s: %w", p, err)
 			}
 			results[i] = File{Path: p, SHA256: hex.EncodeToString(digests[i]), Bundle: out, Log: sb.entry}
-			s.o.progress(fmt.Sprintf("signed %s (bundle %s)", p, out))
+			s.progress(fmt.Sprintf("signed %s (bundle %s)", p, out))
 			return nil
 		})
 	}

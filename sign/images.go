@@ -110,7 +110,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	}
 	for _, img := range results {
 		if img.Digest != "" && len(img.Signatures)+len(img.Attestations) > 0 {
-			s.o.progress(fmt.Sprintf("%s@%s: %s", img.Repository, img.Digest, strings.Join(describe(img), ", ")))
+			s.progress(fmt.Sprintf("%s@%s: %s", img.Repository, img.Digest, strings.Join(describe(img), ", ")))
 		}
 	}
 	return results, errors.Join(errs...)

@@ -117,7 +117,8 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n
 // time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// WithProgress receives one line per finished step. The default discards.
+// WithProgress receives one line per finished step, one call at a time
+// (f need not be safe for concurrent use). The default discards.
 func WithProgress(f func(string)) Option { return func(o *options) { o.progress = f } }
 
 // WithKeypair sets the key pair every signature is made with. The default

@@ -39,6 +39,10 @@ type Signer struct {
 	provJSON []byte
 	provErr  error
 
+	// progressMu makes the progress lines of concurrent signatures one at
+	// a time.
+	progressMu sync.Mutex
+
 	// sctMu guards sctOK, the leaf whose SCT was last checked.
 	sctMu sync.Mutex
 	sctOK []byte
@@ -250,6 +254,13 @@ func logEntry(l Log, b *protobundle.Bundle) artifact.LogEntry {
 		le.EntryURL = strings.TrimSuffix(l.URL, "/") + fmt.Sprintf("/api/v1/log/entries?logIndex=%d", e.GetLogIndex())
 	}
 	return le
+}
+
+// progress reports a line through WithProgress, one call at a time.
+func (s *Signer) progress(line string) {
+	s.progressMu.Lock()
+	defer s.progressMu.Unlock()
+	s.o.progress(line)
 }
 
 // tokenMemo is an identity token source that remembers the last token it
