@@ -388,3 +388,50 @@ func TestDockerConfigInAContainer(t *testing.T) {
 		t.Errorf("warnings %q", warnings)
 	}
 }
+
+// TestSignRefusesBadDocuments: an SBOM or predicate that is not what it
+// says, names nothing of the step, or is too large for any log fails the
+// step before anything is contacted, naming the input, the line and the
+// file (runAction fails the test on any request or token).
+func TestSignRefusesBadDocuments(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	spdx := write("app.spdx.json", `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT"}`)
+	notJSON := write("broken.spdx.json", `{"spdxVersion":`)
+	cdxNamedSPDX := write("other.spdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.6"}`)
+	huge := write("huge.spdx.json", `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","pad":"`+strings.Repeat("x", 19<<20)+`"}`)
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   []string
+	}{
+		{"names an image the step does not sign", map[string]string{"IMAGES": "ghcr.io/org/app:v1", "SBOMS": "ghcr.io/org/other:v1=" + spdx},
+			[]string{"input sboms", "line 1", "names no image or file of this step", "ghcr.io/org/app:v1"}},
+		{"not JSON", map[string]string{"IMAGES": "ghcr.io/org/app:v1", "SBOMS": notJSON}, []string{"input sboms", "line 1", notJSON}},
+		{"another kind than its name", map[string]string{"IMAGES": "ghcr.io/org/app:v1", "SBOMS": cdxNamedSPDX}, []string{"input sboms", cdxNamedSPDX, "CycloneDX"}},
+		{"too large for the log", map[string]string{"IMAGES": "ghcr.io/org/app:v1", "SBOMS": "ghcr.io/org/app:v1=" + huge}, []string{"input sboms", huge, "MiB"}},
+		{"a custom predicate that is no object", map[string]string{"IMAGES": "ghcr.io/org/app:v1", "PREDICATE-TYPE": "https://example.com/t/v1", "PREDICATES": write("p.json", `[1]`)},
+			[]string{"input predicates", "p.json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out := runAction(t, tc.inputs)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1:\n%s", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("the output does not say %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
