@@ -85,7 +85,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		opts = append(opts, sign.WithProvenance(cfg.ServerURL))
 	}
 	if cfg.SkipSigned {
-		opts = append(opts, sign.WithSkipSigned(alreadySigned(d, cfg.Concurrency, cfg.Provenance || len(preds) > 0)))
+		opts = append(opts, sign.WithSkipSigned(alreadySigned(d, cfg.Format, cfg.Concurrency, cfg.Provenance || len(preds) > 0)))
 	}
 	s, err := sign.New(opts...)
 	if err != nil {
@@ -122,8 +122,12 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 // alreadySigned is the run's sign.Finder: the signatures (and, with
 // attestations, the attestations) of a target that pass verification
 // against the run's trusted root and name the identity the run's
-// certificate names (verify.WithSameIdentityAs).
-func alreadySigned(d *deployment, concurrency int, attestations bool) sign.Finder {
+// certificate names (verify.WithSameIdentityAs). Only the formats the run
+// writes are looked up: a legacy-only run reads no referrers.
+func alreadySigned(d *deployment, format artifact.Format, concurrency int, attestations bool) sign.Finder {
+	if format == artifact.FormatBoth {
+		format = artifact.FormatAny
+	}
 	var (
 		once sync.Once
 		v    *verify.Verifier
@@ -136,7 +140,7 @@ func alreadySigned(d *deployment, concurrency int, attestations bool) sign.Finde
 				verr = err
 				return
 			}
-			v, verr = verify.New(d.trustedRoot, pol, verify.WithRegistry(d.auth, d.remote...), verify.WithConcurrency(concurrency))
+			v, verr = verify.New(d.trustedRoot, pol, verify.WithRegistry(d.auth, d.remote...), verify.WithConcurrency(concurrency), verify.WithOnlyFormat(format))
 		})
 		if verr != nil {
 			return sign.Existing{}, verr

@@ -41,21 +41,33 @@ func ParseReference(s string) (name.Reference, error) {
 	return ref, nil
 }
 
-// Resolve turns ref into the digest that is signed, reading the manifest
-// once. With children, an index's platform manifests are listed too (they
-// live in the same repository).
+// Resolve turns ref into the digest that is signed. The manifest is asked
+// for with a HEAD, which gives its digest and media type: Docker Hub counts
+// each manifest GET against the account's pull limit (HEAD requests are not
+// counted; docs.docker.com/docker-hub/usage/pulls), and a release resolves
+// many references. Only an index whose platform manifests are wanted
+// (children) is read whole, to list them (they live in the same
+// repository). A registry that answers the HEAD without a digest is read
+// with a GET.
 func Resolve(ctx context.Context, ref name.Reference, auth Auth, children bool, opts ...remote.Option) (Manifest, error) {
 	// A full slice: callers resolve concurrently with one shared options slice.
 	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
-	desc, err := remote.Get(ref, opts...)
-	if err != nil {
-		return Manifest{}, Explain(err, ref, auth)
+	head, err := remote.Head(ref, opts...)
+	if err != nil || head.MediaType == "" {
+		head = nil
 	}
-	m := Manifest{Digest: ref.Context().Digest(desc.Digest.String()), MediaType: desc.MediaType}
-	if d, ok := ref.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
-		return Manifest{}, fmt.Errorf("%s: the registry served a manifest with digest %s", ref, desc.Digest)
+	var desc *remote.Descriptor
+	if head == nil || children && head.MediaType.IsIndex() {
+		if desc, err = remote.Get(ref, opts...); err != nil {
+			return Manifest{}, Explain(err, ref, auth)
+		}
+		head = &desc.Descriptor
 	}
-	if !children || !desc.MediaType.IsIndex() {
+	m := Manifest{Digest: ref.Context().Digest(head.Digest.String()), MediaType: head.MediaType}
+	if d, ok := ref.(name.Digest); ok && d.DigestStr() != head.Digest.String() {
+		return Manifest{}, fmt.Errorf("%s: the registry served a manifest with digest %s", ref, head.Digest)
+	}
+	if !children || !head.MediaType.IsIndex() {
 		return m, nil
 	}
 	idx, err := desc.ImageIndex()

@@ -126,14 +126,21 @@ func (v *Verifier) find(ctx context.Context, t registry.Target, attestations boo
 		lerr, berr, aerr                  error
 		wg                                sync.WaitGroup
 	)
-	wg.Go(func() { legacy, lerr = v.findLegacy(ctx, t.Ref, digest) })
-	wg.Go(func() { bundles, atts, berr = v.findBundles(ctx, t.Ref, digest, attestations) })
-	if attestations {
-		wg.Go(func() { legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest) })
+	// With WithOnlyFormat, only the formats accepted are looked up: each
+	// lookup is requests (and on Docker Hub, manifest GETs count against
+	// the pull limit).
+	if v.o.format.Includes(artifact.FormatLegacy) || !v.o.onlyFormat {
+		wg.Go(func() { legacy, lerr = v.findLegacy(ctx, t.Ref, digest) })
+		if attestations {
+			wg.Go(func() { legacyAtts, aerr = v.findLegacyAttestations(ctx, t.Ref, digest) })
+		}
+	}
+	if v.o.format.Includes(artifact.FormatBundle) || !v.o.onlyFormat {
+		wg.Go(func() { bundles, atts, berr = v.findBundles(ctx, t.Ref, digest, attestations) })
 	}
 	wg.Wait()
 	atts = append(atts, legacyAtts...)
-	// A lookup for a format that is not required does not fail the
+	// A lookup for a format that is not accepted does not fail the
 	// artifact.
 	if !v.o.format.Includes(artifact.FormatLegacy) {
 		lerr, aerr = nil, nil

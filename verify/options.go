@@ -22,6 +22,7 @@ type options struct {
 	remote      []remote.Option
 	auth        registry.Auth
 	format      artifact.Format
+	onlyFormat  bool
 	recursive   bool
 	concurrency int
 	// attestations are the predicate types required (WithAttestations).
@@ -41,6 +42,14 @@ func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
 // format are still listed in the report, as not accepted. The default is
 // FormatAny.
 func WithFormat(f artifact.Format) Option { return func(o *options) { o.format = f } }
+
+// WithOnlyFormat is WithFormat that does not look for signatures in the
+// other formats at all (the report then cannot say one was found but not
+// accepted), saving their requests: for a caller that only needs what
+// passes, such as a signer looking for what it signed already.
+func WithOnlyFormat(f artifact.Format) Option {
+	return func(o *options) { o.format, o.onlyFormat = f, true }
+}
 
 // WithRecursive also verifies each platform manifest of an image index, each
 // of which must then pass on its own. The default is false: an index is
