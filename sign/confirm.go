@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/sigil-dev/sigil/registry"
 )
 
@@ -58,75 +56,90 @@ func (w *write) pushOnce(ctx context.Context) {
 	w.pushed = time.Since(start)
 }
 
-// confirm reads back every pushed write after the registries settle, and
-// writes again those another writer dropped, until all are there or the
-// rounds run out. A write that fails keeps its error; confirm returns the
-// writes' errors joined.
+// confirmer reads back each pushed write once the registries have settled,
+// and writes again what another writer dropped, until it is there or the
+// rounds run out. Each write is confirmed on its own, as soon as it has
+// settled, while the run's other targets are still being signed: the
+// read-back costs no phase of its own.
 //
-// The wait is twice the longest push of the run: a writer that read a tag
-// before this run wrote it takes about as long to write it back, so after
-// that wait, a signature still there stays there (unless yet another
-// writer starts; the next round catches that too).
-func (s *Signer) confirm(ctx context.Context, writes []*write) {
-	var longest time.Duration
-	var open []*write
-	for _, w := range writes {
-		if w.err == nil {
-			open = append(open, w)
-			longest = max(longest, w.pushed)
-		}
+// The wait is three times the longest push seen so far in the run (and at
+// least three times the write's own): a writer that read a tag before this
+// run wrote it takes about as long to write it back — on a loaded runner,
+// up to about three times as long, measured with eight writers on one tag
+// — so after that wait a signature still there stays there (unless yet
+// another writer starts; the next round catches that too).
+type confirmer struct {
+	s *Signer
+	// sem bounds the requests (not the waits) of all confirmations.
+	sem chan struct{}
+	wg  sync.WaitGroup
+
+	mu        sync.Mutex
+	longest   time.Duration
+	rewritten int
+}
+
+func (s *Signer) newConfirmer() *confirmer {
+	return &confirmer{s: s, sem: make(chan struct{}, s.o.concurrency)}
+}
+
+// pushed records w's first push and starts confirming it; a write that
+// failed keeps its error.
+func (c *confirmer) pushed(ctx context.Context, w *write) {
+	if w.err != nil {
+		return
 	}
-	settle := min(max(2*longest, minSettle), maxSettle)
-	for round := 1; len(open) > 0; round++ {
-		if err := sleep(ctx, settle); err != nil {
-			for _, w := range open {
-				w.err = fmt.Errorf("confirming %s: %w", w.target.Ref, err)
-			}
+	c.mu.Lock()
+	c.longest = max(c.longest, w.pushed)
+	c.mu.Unlock()
+	c.wg.Go(func() { c.confirm(ctx, w) })
+}
+
+// wait waits for every confirmation and reports the rewrites.
+func (c *confirmer) wait() {
+	c.wg.Wait()
+	if c.rewritten > 0 {
+		c.s.progress(fmt.Sprintf("%d signature(s) were dropped by another writer of the same tag and written again", c.rewritten))
+	}
+}
+
+func (c *confirmer) settle(w *write) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return min(max(3*c.longest, 3*w.pushed, minSettle), maxSettle)
+}
+
+// confirm reads w back after the settle, and writes it again while it is
+// lost, up to confirmRounds times.
+func (c *confirmer) confirm(ctx context.Context, w *write) {
+	for round := 1; ; round++ {
+		if err := sleep(ctx, c.settle(w)); err != nil {
+			w.err = fmt.Errorf("confirming %s: %w", w.target.Ref, err)
 			return
 		}
-		var mu sync.Mutex
-		var lost []*write
-		g := new(errgroup.Group)
-		g.SetLimit(s.o.concurrency)
-		for _, w := range open {
-			g.Go(func() error {
-				loc, err := w.find(ctx)
-				switch {
-				case err != nil:
-					w.err = err
-				case loc != "":
-					w.sig.Location, w.sig.ReadBack = loc, w.readBack
-				default:
-					mu.Lock()
-					lost = append(lost, w)
-					mu.Unlock()
-				}
-				return nil
-			})
-		}
-		_ = g.Wait()
-		if len(lost) == 0 {
+		c.sem <- struct{}{}
+		loc, err := w.find(ctx)
+		<-c.sem
+		switch {
+		case err != nil:
+			w.err = err
+			return
+		case loc != "":
+			w.sig.Location, w.sig.ReadBack = loc, w.readBack
+			return
+		case round == confirmRounds:
+			w.err = fmt.Errorf("the registry accepted it but did not hold it when read back, %d times (another writer kept replacing the tag, or the registry does not list what it stores): re-run the job; what is signed is kept", round)
 			return
 		}
-		if round == confirmRounds {
-			for _, w := range lost {
-				w.err = fmt.Errorf("the registry accepted it but did not hold it when read back, %d times (another writer kept replacing the tag, or the registry does not list what it stores): re-run the job; what is signed is kept", round)
-			}
+		c.sem <- struct{}{}
+		w.pushOnce(ctx)
+		<-c.sem
+		c.mu.Lock()
+		c.rewritten++
+		c.longest = max(c.longest, w.pushed)
+		c.mu.Unlock()
+		if w.err != nil {
 			return
-		}
-		s.progress(fmt.Sprintf("%d signature(s) were dropped by another writer of the same tag; writing them again", len(lost)))
-		again := new(errgroup.Group)
-		again.SetLimit(s.o.concurrency)
-		for _, w := range lost {
-			again.Go(func() error { w.pushOnce(ctx); return nil })
-		}
-		_ = again.Wait()
-		open = open[:0]
-		for _, w := range lost {
-			if w.err == nil {
-				open = append(open, w)
-				settle = min(max(settle, 2*w.pushed), maxSettle)
-			}
 		}
 	}
 }

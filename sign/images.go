@@ -73,6 +73,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		errs   []error
 	)
 	var bundles, attBundles onceMap[*signed]
+	c := s.newConfirmer()
 	g := new(errgroup.Group)
 	g.SetLimit(s.o.concurrency)
 	for i, t := range targets {
@@ -83,9 +84,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 				img.Attestations, aws, err = s.attestTarget(ctx, t, atts, existing[i], attReuse, &attBundles)
 				ws = append(ws, aws...)
 			}
-			for _, w := range ws {
-				w.pushOnce(ctx)
-			}
+			s.pushAll(ctx, ws, c)
 			mu.Lock()
 			defer mu.Unlock()
 			results[i] = img
@@ -97,7 +96,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		})
 	}
 	_ = g.Wait()
-	s.confirm(ctx, writes)
+	c.wait()
 	for _, w := range writes {
 		if w.err != nil {
 			w.sig.Error = "logged, not in the registry: " + w.err.Error()
@@ -114,6 +113,30 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// pushAll pushes a target's writes and hands each to c to confirm. Writes
+// to one tag go one after another (each reads what the one before wrote);
+// the referrers, the .sig tag and the .att tag are written side by side.
+func (s *Signer) pushAll(ctx context.Context, ws []*write, c *confirmer) {
+	byTag := map[string][]*write{}
+	var order []string
+	for _, w := range ws {
+		if _, ok := byTag[w.readBack]; !ok {
+			order = append(order, w.readBack)
+		}
+		byTag[w.readBack] = append(byTag[w.readBack], w)
+	}
+	var wg sync.WaitGroup
+	for _, k := range order {
+		wg.Go(func() {
+			for _, w := range byTag[k] {
+				w.pushOnce(ctx)
+				c.pushed(ctx, w)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // findExisting looks up what the run's identity signed already, for every
