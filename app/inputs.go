@@ -260,8 +260,8 @@ var Inputs = []Input{
 // Outputs is every output of the action.
 var Outputs = []Output{
 	{Name: "signatures", Modes: []Mode{ModeSign, ModeMerge},
-		Description: "Sign and merge: JSON of what was signed — per image its repository, digest and signatures (format, where it was pushed, " +
-			"Rekor log and index, how it was read back), per file its bundle, and the signing identity."},
+		Description: "Sign and merge: JSON of what was signed — per image its repository, digest, signatures and attestations (format, predicate type, where it was pushed, " +
+			"Rekor log and index, how it was read back, already signed or logged but not pushed), per file its bundle, the files' attestation bundles, and the signing identity."},
 	{Name: "bundles", Modes: []Mode{ModeSign}, Description: "Sign; the bundle paths written for `files`, one a line."},
 	{Name: "certificate-identity", Modes: []Mode{ModeSign},
 		Description: "Sign: the certificate identity (SAN) Fulcio issued, i.e. what a verifier must pin."},
