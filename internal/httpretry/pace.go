@@ -53,8 +53,8 @@ func (b Budget) slower(c Budget) bool {
 //     its limit in a 429 ("retry-after: 10.305464ms, allowed: 2000/minute",
 //     as GHCR does) is held to that from then on, when it is lower than
 //     the host's budget or the host had none; and after a 429 a budgeted
-//     host gets no burst: one request an interval from the end of the
-//     wait.
+//     host gets no burst for the rest of the run: one request an interval
+//     from the end of the wait.
 //
 // The zero Pacer paces no host until one answers 429.
 type Pacer struct {
@@ -169,18 +169,14 @@ func (p *Pacer) hold(host string, d time.Duration, stated Budget) {
 		h.until = until
 	}
 	if stated.valid() && (!h.budget.valid() || stated.slower(h.budget)) {
-		burst := h.budget.Burst
-		if !h.budget.valid() {
-			burst = 1
-		}
-		h.budget = Budget{Requests: stated.Requests, Per: stated.Per, Burst: burst}
+		h.budget = stated
 	}
 	if h.budget.valid() {
-		// The host has no burst left for us: the next request leaves at
-		// until, the ones after it an interval apart.
-		if full := h.until.Add(h.tolerance()); h.tat.Before(full) {
-			h.tat = full
-		}
+		// The host allows less at once than it was sent: from now on the
+		// requests leave one an interval, the first at until. The places
+		// taken before are void: their requests take new ones (see wait).
+		h.budget.Burst = 1
+		h.tat = h.until
 	}
 }
 

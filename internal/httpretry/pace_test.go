@@ -220,7 +220,7 @@ func TestPacerBudget(t *testing.T) {
 	}
 	// A faster stated rate does not loosen the budget.
 	p.hold("ghcr.io", 0, Budget{Requests: 44000, Per: time.Minute})
-	wait("ghcr.io", 2)
+	wait("ghcr.io", 3)
 	if got, want := c.sleeps()[5:], []time.Duration{slow, slow}; !equalDurations(got, want) {
 		t.Fatalf("after a faster stated rate: waits %v, want %v", got, want)
 	}

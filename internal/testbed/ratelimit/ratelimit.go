@@ -208,7 +208,8 @@ func (g *GHCR) Refused() int64 { return g.refused.Load() }
 const Window = 6 * time.Hour
 
 // DockerHub is Docker Hub's pull limit (see the package documentation):
-// a manifest GET the registry answers 200 is a pull; an account may make
+// a manifest GET the registry answers 200 is a pull (one it answers 404 is
+// not: Docker Hub does not say); an account may make
 // Pulls of them in Window, an anonymous caller AnonymousPulls per address.
 // Every manifest answer carries the limit headers; a manifest GET past
 // the limit gets 429 with Docker Hub's body.
@@ -226,6 +227,7 @@ type DockerHub struct {
 	pulls   map[string][]time.Time // the pulls in the window, per credential
 	total   map[string]int         // every pull, by repository path
 	refused atomic.Int64
+	missed  atomic.Int64
 }
 
 // Admit implements Limiter.
@@ -234,13 +236,13 @@ func (d *DockerHub) Admit(r *http.Request) Decision {
 		return Decision{}
 	}
 	key := Credential(r)
+	now := d.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	limit := d.AnonymousPulls
 	if strings.HasPrefix(key, "user:") {
 		limit = d.Pulls
 	}
-	now := d.now()
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.pulls == nil {
 		d.pulls, d.total = map[string][]time.Time{}, map[string]int{}
 	}
@@ -278,6 +280,7 @@ func (d *DockerHub) Admit(r *http.Request) Decision {
 			d.total[repo]++
 			return
 		}
+		d.missed.Add(1)
 		ps := d.pulls[key]
 		for i := range ps {
 			if ps[i].Equal(at) {
@@ -306,6 +309,18 @@ func (d *DockerHub) PullsByPath() map[string]int {
 	}
 	return out
 }
+
+// SetPulls changes an account's limit (Pulls) between requests.
+func (d *DockerHub) SetPulls(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Pulls = n
+}
+
+// NotPulls is how many manifest GETs the registry answered other than
+// 200 (a tag not there yet): not counted as pulls, as Docker Hub does not
+// say it counts them.
+func (d *DockerHub) NotPulls() int64 { return d.missed.Load() }
 
 // Refused is how many pulls d has refused.
 func (d *DockerHub) Refused() int64 { return d.refused.Load() }

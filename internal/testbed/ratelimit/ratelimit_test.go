@@ -160,8 +160,8 @@ func TestDockerHub(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"/v2/org/app/manifests/v1": 3, "/v2/public/app/manifests/v1": 1}, d.PullsByPath()); diff != "" {
 		t.Errorf("pulls (-want +got):\n%s", diff)
 	}
-	if d.Refused() != 3 {
-		t.Errorf("refused %d, want 3", d.Refused())
+	if d.Refused() != 3 || d.NotPulls() != 1 {
+		t.Errorf("refused %d, not pulls %d, want 3 and 1", d.Refused(), d.NotPulls())
 	}
 }
 
