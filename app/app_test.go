@@ -378,7 +378,7 @@ func TestDockerConfigInAContainer(t *testing.T) {
 	}
 	var warnings []string
 	env := Env{Warn: func(s string) { warnings = append(warnings, s) }}
-	env.defaults(0)
+	env.defaults(0, "")
 	tr := filepath.Join("..", "policy", "testdata", "private-no-ct.trusted_root.json")
 	d, err := setUp(t.Context(), Artifacts{TrustedRoot: tr, RegistryConfig: RegistryConfig{DockerConfigDir: filepath.Join(t.TempDir(), "missing")}}, false, false, env)
 	if err != nil || d.auth.DockerConfigDir != "" {

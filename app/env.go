@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -43,9 +44,9 @@ type Env struct {
 	TUFCache string
 }
 
-func (e *Env) defaults(requestTimeout time.Duration) {
+func (e *Env) defaults(requestTimeout time.Duration, ghcrHost string) {
 	if e.Transport == nil {
-		e.Transport = &httpretry.Transport{Base: pooledTransport(), Timeout: requestTimeout}
+		e.Transport = &httpretry.Transport{Base: pooledTransport(), Timeout: requestTimeout, Pacer: pacer(ghcrHost)}
 	}
 	if e.Progress == nil {
 		e.Progress = func(string) {}
@@ -59,6 +60,26 @@ func (e *Env) defaults(requestTimeout time.Duration) {
 	if e.Name == nil {
 		e.Name = func(s setting.Setting) string { return string(s) }
 	}
+}
+
+// ghcrBudget is the request rate sigil keeps to on GHCR: the 2,000
+// requests a minute GHCR states when it refuses one over its limit ("429
+// TOOMANYREQUESTS: retry-after: 10.305464ms, allowed: 2000/minute" on
+// pushes, chainguard-images/images#173, gardenlinux/gardenlinux#2868; pulls
+// have been refused at "allowed: 44000/minute", dependabot/cli#380, so the
+// lower figure is the one to design for). GHCR states no burst; 100
+// requests at once (about 3 s at that rate) lets a small release go
+// unpaced, and a 429 takes the burst away anyway (httpretry.Pacer).
+var ghcrBudget = httpretry.Budget{Requests: 2000, Per: time.Minute, Burst: 100}
+
+// pacer paces the run's requests per host: every host is held back after
+// a 429, and the GHCR host (ghcr.io, or the one SIGIL_GHCR_HOST names) is
+// kept within ghcrBudget.
+func pacer(ghcrHost string) *httpretry.Pacer {
+	if ghcrHost = strings.TrimSpace(ghcrHost); ghcrHost == "" {
+		ghcrHost = "ghcr.io"
+	}
+	return &httpretry.Pacer{Budgets: map[string]httpretry.Budget{ghcrHost: ghcrBudget}}
 }
 
 // pooledTransport is http.DefaultTransport keeping enough idle connections

@@ -36,7 +36,7 @@ type Signed struct {
 // RunSign signs cfg's images and files. Every setting is checked, every
 // file found and every reference resolved before anything is signed.
 func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
-	env.defaults(cfg.RequestTimeout)
+	env.defaults(cfg.RequestTimeout, cfg.GHCRHost)
 	if len(cfg.Images) == 0 && len(cfg.Files) == 0 {
 		return nil, errors.New("nothing to sign: give images (references, one a line) and/or files (globs)")
 	}

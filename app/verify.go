@@ -111,7 +111,7 @@ func (c *VerifyConfig) blobs(name func(setting.Setting) string) ([]verify.FileSp
 // covers every artifact; the error is non-nil when any failed (a
 // *verify.Error) or nothing could be checked.
 func RunVerify(ctx context.Context, cfg VerifyConfig, env Env) (*verify.Report, error) {
-	env.defaults(cfg.RequestTimeout)
+	env.defaults(cfg.RequestTimeout, cfg.GHCRHost)
 	if len(cfg.Images) == 0 && len(cfg.Files) == 0 && len(cfg.Digests) == 0 {
 		return nil, errors.New("nothing to verify: give images (references, one a line), files (globs) and/or digests")
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sigil-dev/sigil/app"
 	"github.com/sigil-dev/sigil/ghaction"
 	"github.com/sigil-dev/sigil/internal/testbed/tbenv"
 )
@@ -47,6 +49,11 @@ type step struct {
 	// started, when set, is called with the process once it has started:
 	// a test that kills the run (TestSignSurvivesKill) takes it from there.
 	started func(*os.Process)
+	// transport, when set, runs sigil in this process (app.Action), every
+	// request but the token's going through it, instead of the binary:
+	// the same step with a transport the test chose. Relative paths are
+	// the test's; policies-dir defaults to one in the workspace.
+	transport http.RoundTripper
 }
 
 // runAction runs sigil as GitHub runs a container action: no arguments,
@@ -86,6 +93,29 @@ func runAction(t *testing.T, s *step) {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
 	env = append(env, s.env...)
+	if s.transport != nil {
+		runInProcess(t, s, env)
+	} else if !runBinary(t, s, env) {
+		return // killed: its file commands are not read
+	}
+	out, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.outputs, err = ghaction.ParseOutputs(string(out)); err != nil {
+		t.Fatalf("GITHUB_OUTPUT: %v\n%s", err, out)
+	}
+	sum, err := os.ReadFile(sumFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.summary = string(sum)
+}
+
+// runBinary runs the binary for s with env; it reports false when a signal
+// ended it.
+func runBinary(t *testing.T, s *step, env []string) bool {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), sigil)
 	cmd.Dir, cmd.Env = s.dir, env
 	var stdout bytes.Buffer
@@ -100,23 +130,34 @@ func runAction(t *testing.T, s *step) {
 	s.stdout = stdout.String()
 	s.code = cmd.ProcessState.ExitCode()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return // killed: its file commands are not read
+		return false
 	}
 	if err != nil && s.code <= 0 {
 		t.Fatalf("running sigil: %v", err)
 	}
-	out, err := os.ReadFile(outFile)
+	return true
+}
+
+// runInProcess runs app.Action for s with env, its requests going through
+// s.transport.
+func runInProcess(t *testing.T, s *step, env []string) {
+	t.Helper()
+	if _, ok := s.inputs["policies-dir"]; !ok {
+		env = append(env, "INPUT_POLICIES-DIR="+filepath.Join(s.dir, "sigil-policies"))
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	getenv := func(k string) string { return vars[k] }
+	var stdout bytes.Buffer
+	rt, err := ghaction.New(ghaction.WithGetenv(getenv), ghaction.WithStdout(&stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.outputs, err = ghaction.ParseOutputs(string(out)); err != nil {
-		t.Fatalf("GITHUB_OUTPUT: %v\n%s", err, out)
-	}
-	sum, err := os.ReadFile(sumFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.summary = string(sum)
+	s.code = app.Action(t.Context(), rt, getenv, app.Env{Transport: s.transport})
+	s.stdout = stdout.String()
 }
 
 // cosign runs a reference client with the bed's registry credentials and no

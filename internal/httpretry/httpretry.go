@@ -1,6 +1,11 @@
 // Package httpretry is the HTTP transport every sigil client shares: each
 // request gets a timeout, and transient failures (429 with Retry-After, 5xx,
 // connection resets, timeouts) are retried with capped exponential backoff.
+// A 429's wait is read from its Retry-After header or, where a registry puts
+// it in the error body as GHCR does, from the body; GitHub's 403 "secondary
+// rate limit" is retried after a minute. With a Pacer, a host that refuses
+// one request for its rate holds back every request to it, and hosts with a
+// budget are paced below their limit (see Pacer).
 //
 // go-containerregistry retries too, but does not honour Retry-After and
 // gives no per-request deadline; sigstore-go's clients retry only 5xx. This
@@ -41,6 +46,10 @@ type Transport struct {
 	MaxBackoff time.Duration
 	// Sleep waits; tests replace it. The default honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Pacer, when set, paces requests host by host across every goroutine
+	// using the transport (see Pacer). The default is none: each request
+	// waits on its own.
+	Pacer *Pacer
 }
 
 // New returns a Transport over base with the defaults.
@@ -78,6 +87,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		attempts = 1
 	}
 	for try := 1; ; try++ {
+		if t.Pacer != nil {
+			if err := t.Pacer.wait(req.Context(), req.URL.Host, sleep); err != nil {
+				return nil, err
+			}
+		}
 		r := req
 		if try > 1 && req.GetBody != nil {
 			body, err := req.GetBody()
@@ -89,8 +103,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), timeout)
 		resp, err := base.RoundTrip(r.WithContext(ctx))
-		wait, retry := classify(resp, err, req.Context())
-		if !retry || try >= attempts {
+		v := classify(resp, err, req.Context())
+		wait := v.wait
+		if wait <= 0 {
+			wait = backoff << (try - 1)
+			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		}
+		if wait > maxBackoff {
+			wait = maxBackoff
+		}
+		if wait < v.minWait {
+			wait = v.minWait
+		}
+		if v.limited && t.Pacer != nil {
+			// Every request to the host waits, this one's retry included.
+			t.Pacer.hold(req.URL.Host, wait, v.allowed)
+		}
+		if !v.retry || try >= attempts {
 			if err != nil {
 				cancel()
 				if req.Context().Err() != nil {
@@ -107,12 +136,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		cancel()
-		if wait <= 0 {
-			wait = backoff << (try - 1)
-			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
-		}
-		if wait > maxBackoff {
-			wait = maxBackoff
+		if v.limited && t.Pacer != nil {
+			continue // the pacer waits
 		}
 		if err := sleep(req.Context(), wait); err != nil {
 			return nil, err
@@ -172,26 +197,52 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-// classify says whether a result is transient, and how long the server asked
-// to wait (0: not said).
-func classify(resp *http.Response, err error, parent context.Context) (time.Duration, bool) {
+// verdict is what an attempt's result says about trying again.
+type verdict struct {
+	// retry is whether the failure is transient.
+	retry bool
+	// wait is how long the service asked to wait (0: not said).
+	wait time.Duration
+	// minWait is the least wait, whatever the backoff (a secondary rate
+	// limit's minute).
+	minWait time.Duration
+	// limited is a refusal for the client's rate: every request to the
+	// host should wait, not only this one.
+	limited bool
+	// allowed is the rate the host stated in its refusal, if any.
+	allowed Budget
+}
+
+// classify says whether a result is transient, how long the server asked
+// to wait, and whether it refused for the rate of requests.
+func classify(resp *http.Response, err error, parent context.Context) verdict {
 	if err != nil {
 		if parent.Err() != nil {
-			return 0, false // the caller gave up, not the network
+			return verdict{} // the caller gave up, not the network
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-			return 0, true
+			return verdict{retry: true}
 		}
-		return 0, errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || isReset(err)
+		return verdict{retry: errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || isReset(err)}
 	}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		return retryAfter(resp.Header.Get("Retry-After")), true
+	case http.StatusTooManyRequests:
+		v := verdict{retry: true, limited: true, wait: retryAfter(resp.Header.Get("Retry-After"))}
+		if v.wait == 0 {
+			v.wait, v.allowed = statedLimit(peek(resp))
+		}
+		return v
+	case http.StatusForbidden:
+		if isSecondaryLimit(peek(resp)) {
+			return verdict{retry: true, limited: true, wait: retryAfter(resp.Header.Get("Retry-After")), minWait: SecondaryWait}
+		}
+	case http.StatusServiceUnavailable:
+		return verdict{retry: true, wait: retryAfter(resp.Header.Get("Retry-After"))}
 	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return 0, true
+		return verdict{retry: true}
 	}
-	return 0, false
+	return verdict{}
 }
 
 func isReset(err error) bool {

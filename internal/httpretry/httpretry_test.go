@@ -82,14 +82,7 @@ func TestTimeoutRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	tr := &Transport{Timeout: 200 * time.Millisecond, Sleep: func(context.Context, time.Duration) error { return nil }}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "late but fine" || calls.Load() != 2 {
+	if _, b := get(t, tr, srv.URL); b != "late but fine" || calls.Load() != 2 {
 		t.Errorf("got %q after %d calls", b, calls.Load())
 	}
 }

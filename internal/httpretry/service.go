@@ -16,7 +16,9 @@ import (
 // *ServiceError naming the service, the fault and the remedy:
 //
 //   - no answer (an *Error from the retries, or any transport error);
-//   - a server error (5xx) or 429 still there after the retries;
+//   - a server error (5xx) or 429 still there after the retries, and
+//     GitHub's 403 "secondary rate limit" (a refusal for the rate of
+//     requests, not of the credentials);
 //   - a success whose body is an HTML page: what a maintenance page, a
 //     captive portal or a misrouted proxy sends, and what no Sigstore or
 //     registry API answers with.
@@ -64,6 +66,8 @@ func (s Service) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		fault = "answered " + resp.Status
+	case resp.StatusCode == http.StatusForbidden && isSecondaryLimit(peek(resp)):
+		fault = "answered " + resp.Status + " for its secondary rate limit"
 	case resp.StatusCode < 300 && isHTML(resp.Header.Get("Content-Type")):
 		fault = "answered " + resp.Status + " with a web page, not an answer of its API"
 	case resp.StatusCode < 300 && len(s.Accept) > 0 && !accepts(s.Accept, resp.Header.Get("Content-Type")):

@@ -34,6 +34,10 @@ type Plan struct {
 	// Fault, when set, answers the request in place of the service, which
 	// never sees it. See Abort and Status.
 	Fault http.Handler
+	// Response, when set, is called with the service's response before it
+	// is returned: it may read its status and change its headers (a
+	// stand-in's rate limit headers), not its body.
+	Response func(*http.Response)
 }
 
 // Policy decides the plan of each request. It is called concurrently, once
@@ -326,6 +330,9 @@ func (p *proxy) handler(o *options, rewrite func(string) string) http.Handler {
 				p.mu.Unlock()
 			}
 			plan, _ := resp.Request.Context().Value(planKey{}).(Plan)
+			if plan.Response != nil {
+				plan.Response(resp)
+			}
 			return sleep(resp.Request.Context(), plan.After)
 		},
 		ErrorLog: o.errorLog,
