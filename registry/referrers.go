@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -16,19 +17,19 @@ import (
 )
 
 // roundTripper is the http.RoundTripper under every registry call of a run:
-// t (remote.DefaultTransport when nil) whose lasting faults are
-// *httpretry.ServiceError, with referrers answers checked and, when kc is
-// Auth's keychain with a GitHub token, refused token reads on ghcr.io
-// retried anonymously.
+// t (remote.DefaultTransport when nil) with, when kc is Auth's keychain
+// with a GitHub token, refused token reads on ghcr.io retried anonymously,
+// referrers answers checked (an HTML page there means "no referrers API",
+// not a fault), and the lasting faults that remain reported as
+// *httpretry.ServiceError.
 func roundTripper(kc authn.Keychain, t http.RoundTripper) http.RoundTripper {
 	if t == nil {
 		t = remote.DefaultTransport
 	}
-	t = httpretry.Service{Name: "registry", Base: t}
 	if k, ok := kc.(keychain); ok && k.auth.GitHubToken != "" {
 		t = anonymousReads{inner: t, host: canonical(k.auth.ghcr()), token: k.auth.GitHubToken}
 	}
-	return referrersAPI{inner: t}
+	return httpretry.Service{Name: "registry", Base: referrersAPI{inner: t, absent: &sync.Map{}}}
 }
 
 // keychain is the keychain Auth.Keychain returns: it resolves through
@@ -62,14 +63,46 @@ const maxReferrersBody = 100 << 20
 // failed the step. A redirected answer, or a 200 that is not an index of
 // the OCI media type, is therefore answered 404 here, before the client can
 // follow it, and writes and reads agree on the tag.
-type referrersAPI struct{ inner http.RoundTripper }
+//
+// A host found without the API is remembered for the run (absent): its
+// referrers endpoint is not asked again, as go-containerregistry would for
+// every read and write (three times per image signed on ghcr.io), but
+// answered 404 here with the first answer's reason.
+type referrersAPI struct {
+	inner http.RoundTripper
+	// absent maps a host found without a referrers API to why; nil keeps
+	// no memory.
+	absent *sync.Map
+}
 
 // RoundTrip implements http.RoundTripper.
 func (t referrersAPI) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || !isReferrersPath(req.URL.Path) {
+		return t.inner.RoundTrip(req)
+	}
+	if t.absent != nil {
+		if why, ok := t.absent.Load(req.URL.Host); ok {
+			return noReferrersAPI(req, &http.Response{Body: http.NoBody}, why.(string)+" (remembered for this run)")
+		}
+	}
 	resp, err := t.inner.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || !isReferrersPath(req.URL.Path) {
+	if err != nil {
 		return resp, err
 	}
+	resp, err = t.check(req, resp)
+	if err == nil && resp.StatusCode == http.StatusNotFound && t.absent != nil {
+		why := "the registry has no referrers API (404)"
+		if _, turned := resp.Header["X-Sigil-Referrers"]; turned {
+			why = resp.Header.Get("X-Sigil-Referrers")
+		}
+		t.absent.Store(req.URL.Host, why)
+	}
+	return resp, err
+}
+
+// check turns an answer of the referrers endpoint that is not an OCI index
+// into 404.
+func (t referrersAPI) check(req *http.Request, resp *http.Response) (*http.Response, error) {
 	switch resp.StatusCode {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		return noReferrersAPI(req, resp, fmt.Sprintf("the registry redirected its referrers endpoint (%s, to %q)", resp.Status, resp.Header.Get("Location")))
@@ -118,7 +151,7 @@ func noReferrersAPI(req *http.Request, resp *http.Response, why string) (*http.R
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"application/json"}},
+		Header:        http.Header{"Content-Type": {"application/json"}, "X-Sigil-Referrers": {why}},
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Request:       req,

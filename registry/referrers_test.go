@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -75,6 +76,52 @@ func TestReferrersAPI(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tc.wantCode || !strings.Contains(string(b), tc.wantBody) {
 				t.Errorf("got %d %s, want %d with %q", resp.StatusCode, b, tc.wantCode, tc.wantBody)
+			}
+		})
+	}
+}
+
+// TestReferrersAPIRemembersAbsence: once a host's referrers endpoint
+// answered 404 (or an answer turned into one), its next referrers requests
+// are answered here; other hosts and paths still go out.
+func TestReferrersAPIRemembersAbsence(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"404", reply(404, "application/json", `{"errors":[]}`)},
+		{"200 HTML", reply(200, "text/html", "<html></html>")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				if strings.Contains(r.URL.Path, "/referrers/") {
+					tc.answer(w, r)
+					return
+				}
+				reply(200, "text/plain", "ok")(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			c := &http.Client{Transport: roundTripper(nil, http.DefaultTransport)}
+			for i, path := range []string{"/v2/org/a/referrers/sha256:01", "/v2/org/b/referrers/sha256:02", "/v2/org/a/manifests/v1"} {
+				resp, err := c.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if want := map[bool]int{true: 404, false: 200}[i < 2]; resp.StatusCode != want {
+					t.Errorf("%s: %d %s, want %d", path, resp.StatusCode, b, want)
+				}
+				if i == 1 && !strings.Contains(string(b), "remembered") {
+					t.Errorf("the second referrers answer does not say it was remembered: %s", b)
+				}
+			}
+			if n := calls.Load(); n != 2 {
+				t.Errorf("%d requests reached the registry, want 2 (one referrers request, one manifest)", n)
 			}
 		})
 	}
