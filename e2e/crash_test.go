@@ -42,6 +42,9 @@ type crashPoint struct {
 	// landed, when set, checks that what the kill left is what the name
 	// says, so that each point tests a different state.
 	landed func(s state) error
+	// afterPuts, when set, holds at back until that many manifest PUTs
+	// were answered 2xx (the services stored them).
+	afterPuts int
 }
 
 var (
@@ -55,6 +58,12 @@ func isRekorEntry(upstream string, r *http.Request) bool {
 
 func isSigPut(_ string, r *http.Request) bool {
 	return r.Method == http.MethodPut && sigTag.MatchString(r.URL.Path)
+}
+
+// isBundlePut matches the write that lists a bundle: its referrer manifest,
+// pushed by digest (referrers API), or the fallback tag's index.
+func isBundlePut(r *http.Request) bool {
+	return r.Method == http.MethodPut && (fallbackTag.MatchString(r.URL.Path) || strings.Contains(r.URL.Path, "/manifests/sha256:"))
 }
 
 // nth is the crashPoint.at of the n-th request that match accepts.
@@ -85,9 +94,9 @@ func unfinished(least, most int) func(state) error {
 // counted) on the GHCR stand-in (no referrers API: bundles go under the
 // fallback tag) and the Docker Hub one (referrers API), where sigil signs
 // each target's bundle then its legacy signature, logs both, pushes the
-// bundle then the legacy signature, and reads everything back.
+// bundle and the legacy signature side by side, and reads each back.
 func crashPoints(targets int, ghcr, dockerhub string) []crashPoint {
-	sigPuts := 0
+	bundlePuts := 0
 	return []crashPoint{{
 		name: "before Fulcio",
 		at:   nth(1, func(up string, _ *http.Request) bool { return up == fronted.Fulcio }),
@@ -126,8 +135,16 @@ func crashPoints(targets int, ghcr, dockerhub string) []crashPoint {
 			return unfinished(1, 0)(s)
 		},
 	}, {
+		// A target's bundle and legacy signature are pushed side by side:
+		// the kill holds a .sig write once several bundles have gone out,
+		// so that some target has its bundle and not its legacy signature.
 		name: "between formats",
-		at:   nth(1, isSigPut),
+		at: func(up string, r *http.Request) bool {
+			if isBundlePut(r) {
+				bundlePuts++
+			}
+			return bundlePuts >= 8 && isSigPut(up, r)
+		},
 		landed: func(s state) error {
 			for _, c := range s.manifests {
 				if c.referrers == 1 && c.sigLayers == 0 {
@@ -142,12 +159,14 @@ func crashPoints(targets int, ghcr, dockerhub string) []crashPoint {
 		name: "at a random request",
 		at:   nth(rand.IntN(900)+1, func(string, *http.Request) bool { return true }),
 	}, {
-		name: "reading back",
-		at: func(up string, r *http.Request) bool {
-			if isSigPut(up, r) {
-				sigPuts++
-			}
-			return sigPuts == targets && (r.Method == http.MethodGet || r.Method == http.MethodHead) && sigTag.MatchString(r.URL.Path)
+		// Each write is read back once it has settled, while others are
+		// still pushed: the run dies at a read-back once every manifest is
+		// stored — a .sig per target, a referrer manifest per target and
+		// a fallback tag per target on the GHCR stand-in.
+		name:      "reading back",
+		afterPuts: targets + targets + targets/2,
+		at: func(_ string, r *http.Request) bool {
+			return (r.Method == http.MethodGet || r.Method == http.MethodHead) && (sigTag.MatchString(r.URL.Path) || strings.Contains(r.URL.Path, "/referrers/") || fallbackTag.MatchString(r.URL.Path))
 		},
 		landed: func(s state) error {
 			if !s.complete() {
@@ -241,6 +260,7 @@ type killSwitch struct {
 	frozen   bool
 	inflight int
 	logged   int
+	puts     int // manifest PUTs answered 2xx
 }
 
 func newKillSwitch(p crashPoint, rekorURL string) (*killSwitch, error) {
@@ -267,7 +287,7 @@ func (k *killSwitch) Plan(upstream string, r *http.Request) latency.Plan {
 	if !k.armed {
 		return latency.Plan{}
 	}
-	if k.seen++; !k.point.at(upstream, r) {
+	if k.seen++; k.puts < k.point.afterPuts || !k.point.at(upstream, r) {
 		return latency.Plan{}
 	}
 	k.armed = false
@@ -310,6 +330,11 @@ func (k *killSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil && r.URL.Host == k.rekorHost && r.Method == http.MethodPost && r.URL.Path == "/api/v1/log/entries" && resp.StatusCode == http.StatusCreated {
 		k.mu.Lock()
 		k.logged++
+		k.mu.Unlock()
+	}
+	if err == nil && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && resp.StatusCode/100 == 2 {
+		k.mu.Lock()
+		k.puts++
 		k.mu.Unlock()
 	}
 	if last {

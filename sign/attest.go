@@ -365,6 +365,7 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 	if err != nil {
 		return nil, err
 	}
+	var written tagState
 	return &write{
 		target: t, sig: sig, readBack: ReadBackAttestationTag,
 		push: func(ctx context.Context) error {
@@ -377,12 +378,16 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 			if err := ociremote.WriteAttestations(d.Repository, newSE, opt); err != nil {
 				return s.pushError(err, d)
 			}
+			recordDigest(newSE.Attestations, &written)
 			return nil
 		},
 		find: func(ctx context.Context) (string, error) {
 			tag, err := ociremote.AttestationTag(d, s.ropts(ctx))
 			if err != nil {
 				return "", err
+			}
+			if written.unchanged(tag, s.remoteOpts(ctx)) {
+				return tag.String(), nil
 			}
 			atts, err := ociremote.Signatures(tag, s.ropts(ctx))
 			if err != nil {

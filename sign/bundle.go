@@ -68,7 +68,7 @@ func (s *Signer) findBundle(ctx context.Context, d name.Digest, want []byte) (st
 			continue
 		}
 		ref := d.Context().Digest(desc.Digest.String())
-		b, err := firstLayer(ref, append(append([]remote.Option{}, s.o.remote...), remote.WithContext(ctx)))
+		b, err := firstLayer(ref, s.remoteOpts(ctx))
 		if err != nil {
 			continue
 		}

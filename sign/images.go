@@ -213,7 +213,12 @@ func (s *Signer) plan(ctx context.Context, refs []string) (targets []registry.Ta
 }
 
 func (s *Signer) ropts(ctx context.Context) ociremote.Option {
-	return ociremote.WithRemoteOptions(append(append([]remote.Option{}, s.o.remote...), remote.WithContext(ctx))...)
+	return ociremote.WithRemoteOptions(s.remoteOpts(ctx)...)
+}
+
+// remoteOpts are the run's go-containerregistry options bound to ctx.
+func (s *Signer) remoteOpts(ctx context.Context) []remote.Option {
+	return append(append([]remote.Option{}, s.o.remote...), remote.WithContext(ctx))
 }
 
 // signTarget signs t in the formats asked for, but what ex holds already,

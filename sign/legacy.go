@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
@@ -58,10 +60,14 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 	if err != nil {
 		return nil, err
 	}
+	var written tagState
 	return &write{
 		target: t, sig: sig, readBack: ReadBackLegacyTag,
-		push: func(ctx context.Context) error { return s.attachLegacy(ctx, d, ociSig, b64sig) },
+		push: func(ctx context.Context) error { return s.attachLegacy(ctx, d, ociSig, b64sig, &written) },
 		find: func(ctx context.Context) (string, error) {
+			if written.unchanged(tag, s.remoteOpts(ctx)) {
+				return tag.String(), nil
+			}
 			ok, err := s.findLegacy(ctx, tag, b64sig)
 			if !ok || err != nil {
 				return "", err
@@ -71,9 +77,38 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 	}, nil
 }
 
+// tagState is the manifest digest a write left a tag at. Reading it back,
+// a HEAD that finds the tag still there is enough: no other writer has
+// touched it, so it still holds what was written. Only when it moved is
+// the tag read (a GET, which Docker Hub counts as a pull) to see whether
+// the signature survived.
+type tagState struct {
+	mu     sync.Mutex
+	digest string
+}
+
+func (w *tagState) set(d string) {
+	w.mu.Lock()
+	w.digest = d
+	w.mu.Unlock()
+}
+
+// unchanged reports whether tag is still at the digest written to it.
+func (w *tagState) unchanged(tag name.Tag, opts []remote.Option) bool {
+	w.mu.Lock()
+	want := w.digest
+	w.mu.Unlock()
+	if want == "" {
+		return false
+	}
+	desc, err := remote.Head(tag, opts...)
+	return err == nil && desc.Digest.String() == want
+}
+
 // attachLegacy appends sig to d's .sig tag, unless the tag holds it
-// already: the signatures there are kept.
-func (s *Signer) attachLegacy(ctx context.Context, d name.Digest, sig oci.Signature, b64sig string) error {
+// already: the signatures there are kept. written records the manifest
+// digest the tag was left at.
+func (s *Signer) attachLegacy(ctx context.Context, d name.Digest, sig oci.Signature, b64sig string, written *tagState) error {
 	opt := s.ropts(ctx)
 	// The digest was resolved in plan; SignedUnknown reads only its .sig
 	// tag, not the manifest again.
@@ -85,7 +120,19 @@ func (s *Signer) attachLegacy(ctx context.Context, d name.Digest, sig oci.Signat
 	if err := ociremote.WriteSignatures(d.Repository, newSE, opt); err != nil {
 		return s.pushError(err, d)
 	}
+	recordDigest(newSE.Signatures, written)
 	return nil
+}
+
+// recordDigest records the manifest digest of the signatures image sigs
+// gives (the one just written to a tag).
+func recordDigest(sigs func() (oci.Signatures, error), written *tagState) {
+	written.set("")
+	if img, err := sigs(); err == nil {
+		if h, err := img.Digest(); err == nil {
+			written.set(h.String())
+		}
+	}
 }
 
 // sameSignature finds the signature with the given base64 value among
