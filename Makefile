@@ -24,9 +24,6 @@ demo: testbed
 # the bed's own Docker daemon. The bed itself runs none of them.
 tools:
 	./testbed/install.sh tools >/dev/null
-	./testbed/install-verifiers.sh >/dev/null
-	./testbed/install-gotool.sh actionlint >/dev/null
-	./testbed/install-gotool.sh staticcheck >/dev/null
 	$(MAKE) image
 
 lint:
@@ -54,7 +51,7 @@ verifiers:
 bench:
 	./testbed/packages.sh bench
 	./testbed/up.sh
-	./testbed/install.sh tools >/dev/null
+	./testbed/install.sh clients >/dev/null
 	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/sigil .
 	go build -o bin/sigil-bench ./bench
 	./bin/sigil-bench -sigil bin/sigil $(BENCH_FLAGS)

@@ -1,56 +1,68 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# testbed/install.sh [bed|tools]: installs with `go install module@version`
-# into a cache outside the repository, one directory per version, and reuses
-# what is already there; prints the cache's path, progress on stderr.
+# testbed/install.sh [bed|clients|tools]: installs with `go install
+# module@version` into a cache outside the repository, one directory per
+# version, and reuses what is already there; prints the cache's path,
+# progress on stderr.
 #
-#   bed    (the default; testbed/up.sh runs it) the bed's servers: Fulcio,
-#          Trillian, the CT log, Rekor v1 and v2, the TSA, the distribution
-#          registry
-#   tools  (make test, make bench) the reference clients only tests run,
-#          cosign v2 and v3, where the bed's env file says they are
-#          (SIGIL_TB_COSIGN2, SIGIL_TB_COSIGN3)
+#   bed      (the default; testbed/up.sh runs it) the bed's servers: Fulcio,
+#            Trillian, the CT log, Rekor v1 and v2, the TSA, the
+#            distribution registry
+#   clients  (make bench) the reference clients, cosign v2 and v3, where
+#            the bed's env file says they are (SIGIL_TB_COSIGN2, _COSIGN3)
+#   tools    (make test) what only tests run: the clients, the cluster
+#            verifiers (install-verifiers.sh), actionlint and staticcheck
+#            (install-gotool.sh)
 #
-# On 2 cores one build keeps both busy while it compiles, so builds run one
-# after another. What would leave a core idle runs beside them: the module
-# downloads of every missing build start at once (`go install -n` loads and
-# downloads, compiles nothing), and a second lane of builds runs at the
-# lowest priority, so that it takes only the CPU the first leaves (while the
-# first downloads or links) and never starves it. One install at a time per
-# cache: two in one directory would corrupt it.
+# On 2 cores one build keeps both busy while it compiles, so the builds of
+# the first lane run one after another. What would leave a core idle runs
+# beside them: the module downloads of every missing `go install` start at
+# once (`go install -n` loads and downloads, compiles nothing), and a second
+# lane of builds runs at the lowest priority, so that it takes only the CPU
+# the first leaves (while it downloads or links) and never starves it. One
+# install at a time per cache: two in one directory would corrupt it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
 cache=${SIGIL_TB_CACHE:-$HOME/.cache/sigil-testbed}
 mkdir -p "$cache"
-set=${1:-bed}
+what=${1:-bed}
 
-# Each item: NAME MODULE VERSION PACKAGE...; each package's binary lands in
-# $cache/NAME-VERSION, marked with .done once all are built. The package is
-# a path in the module, "." for its root.
-case $set in
+# An item is either "go NAME MODULE VERSION PACKAGE...", each package's
+# binary landing in $cache/NAME-VERSION (marked with .done once all are
+# built; "." is the module's root package), or "run SCRIPT ARG...", a
+# script of this directory that installs and reuses on its own.
+clients=(
+	"go cosign3 $COSIGN3_MOD $COSIGN3_VERSION /cmd/cosign"
+	"go cosign2 $COSIGN2_MOD $COSIGN2_VERSION /cmd/cosign"
+)
+case $what in
 bed)
-	items=(
-		"rekor $REKOR_MOD $REKOR_VERSION /cmd/rekor-server"
-		"fulcio $FULCIO_MOD $FULCIO_VERSION ."
-		"trillian $TRILLIAN_MOD $TRILLIAN_VERSION /cmd/trillian_log_server /cmd/trillian_log_signer"
-		"ctfe $CTFE_MOD $CTFE_VERSION /trillian/ctfe/ct_server"
-		"rekor-tiles $REKOR_TILES_MOD $REKOR_TILES_VERSION /cmd/rekor-server/posix"
-		"tsa $TSA_MOD $TSA_VERSION /cmd/timestamp-server"
-		"distribution $DISTRIBUTION_MOD $DISTRIBUTION_VERSION /cmd/registry"
-		# Trillian's createtree makes the CT log's tree (once per bed, see up.sh).
-		"trillian-createtree $TRILLIAN_MOD $TRILLIAN_VERSION /cmd/createtree"
+	lane1=(
+		"go rekor $REKOR_MOD $REKOR_VERSION /cmd/rekor-server"
+		"go fulcio $FULCIO_MOD $FULCIO_VERSION ."
+		"go trillian $TRILLIAN_MOD $TRILLIAN_VERSION /cmd/trillian_log_server /cmd/trillian_log_signer"
+		"go ctfe $CTFE_MOD $CTFE_VERSION /trillian/ctfe/ct_server"
 	)
+	lane2=(
+		# Trillian's createtree makes the CT log's tree (once per bed, see up.sh).
+		"go trillian-createtree $TRILLIAN_MOD $TRILLIAN_VERSION /cmd/createtree"
+		"go distribution $DISTRIBUTION_MOD $DISTRIBUTION_VERSION /cmd/registry"
+		"go tsa $TSA_MOD $TSA_VERSION /cmd/timestamp-server"
+		"go rekor-tiles $REKOR_TILES_MOD $REKOR_TILES_VERSION /cmd/rekor-server/posix"
+	)
+	;;
+clients)
+	lane1=("${clients[@]}")
+	lane2=()
 	;;
 tools)
-	items=(
-		"cosign3 $COSIGN3_MOD $COSIGN3_VERSION /cmd/cosign"
-		"cosign2 $COSIGN2_MOD $COSIGN2_VERSION /cmd/cosign"
-	)
+	lane1=("${clients[@]}")
+	lane2=("run install-gotool.sh actionlint" "run install-gotool.sh staticcheck" "run install-verifiers.sh")
 	;;
 *)
-	echo "usage: testbed/install.sh [bed|tools]" >&2
+	echo "usage: testbed/install.sh [bed|clients|tools]" >&2
 	exit 2
 	;;
 esac
@@ -61,7 +73,8 @@ if ! flock -n 8; then
 	flock -w 3600 8 || { echo "testbed: $cache/.install.lock was held for an hour" >&2; exit 1; }
 fi
 
-done_() { [ -f "$cache/$1-$3/.done" ]; }
+# todo KIND NAME MODULE VERSION: whether an item is still to do.
+todo() { [ "$1" = run ] || [ ! -f "$cache/$2-$4/.done" ]; }
 
 # pkgs MODULE VERSION PACKAGE...: the go install arguments.
 pkgs() {
@@ -72,10 +85,15 @@ pkgs() {
 	done
 }
 
-# build NAME MODULE VERSION PACKAGE...
-build() {
-	local name=$1 mod=$2 ver=$3 start=$SECONDS args
-	shift 3
+# item KIND ...: does one item.
+item() {
+	if [ "$1" = run ]; then
+		shift
+		"$here/$1" "${@:2}" >/dev/null
+		return
+	fi
+	local name=$2 mod=$3 ver=$4 start=$SECONDS args
+	shift 4
 	local dir="$cache/$name-$ver"
 	mkdir -p "$dir" || return 1
 	mapfile -t args < <(pkgs "$mod" "$ver" "$@")
@@ -85,48 +103,48 @@ build() {
 	echo "testbed: $name $ver installed in $((SECONDS - start))s" >&2
 }
 
-todo=()
-for item in "${items[@]}"; do
-	read -r name mod ver _ <<<"$item"
-	done_ "$name" "$mod" "$ver" || todo+=("$item")
-done
-
-if [ ${#todo[@]} -gt 0 ]; then
-	fetchers=()
-	for item in "${todo[@]}"; do
-		# shellcheck disable=SC2086 # an item is words
-		set -- $item
-		mapfile -t args < <(pkgs "$2" "$3" "${@:4}")
+# Downloads first, for every go item still to do; they only read and fill
+# the module cache, which is safe to share.
+fetchers=()
+for it in "${lane1[@]}" "${lane2[@]}"; do
+	# shellcheck disable=SC2086 # an item is words
+	set -- $it
+	if [ "$1" = go ] && todo "$@"; then
+		mapfile -t args < <(pkgs "$3" "$4" "${@:5}")
 		GOFLAGS=-buildvcs=false CGO_ENABLED=0 nice -n 10 go install -n "${args[@]}" >/dev/null 2>&1 8>&- &
 		fetchers+=($!)
-	done
-	# The second lane takes the later half of the list, from its end; it
-	# stops once the first lane has failed.
-	failed=$(mktemp "${TMPDIR:-/tmp}/sigil-install-XXXXXX")
-	rm -f "$failed"
-	n=${#todo[@]} half=$(((${#todo[@]} + 1) / 2))
-	(
-		renice -n 19 -p "$BASHPID" >/dev/null
-		for ((i = n - 1; i >= half; i--)); do
-			[ ! -e "$failed" ] || exit 1
-			# shellcheck disable=SC2086
-			build ${todo[i]} || exit 1
-		done
-	) 8>&- &
-	lane2=$!
-	rc=0
-	for ((i = 0; i < half; i++)); do
+	fi
+done
+
+# The second lane stops once the first has failed, and takes the normal
+# priority again (as root) for its items after the first has finished.
+failed=$cache/.install.failed first=$cache/.install.first-done
+rm -f "$failed" "$first"
+(
+	renice -n 19 -p "$BASHPID" >/dev/null
+	for it in "${lane2[@]}"; do
+		[ ! -e "$failed" ] || exit 1
+		[ ! -e "$first" ] || renice -n 0 -p "$BASHPID" >/dev/null 2>&1 || true
 		# shellcheck disable=SC2086
-		build ${todo[i]} || { rc=1; touch "$failed"; break; }
+		set -- $it
+		if todo "$@"; then item "$@" || exit 1; fi
 	done
-	wait "$lane2" || rc=1
-	rm -f "$failed"
-	for pid in "${fetchers[@]}"; do wait "$pid" || true; done
-	[ $rc = 0 ] || { echo "testbed: install $set failed (see above)" >&2; exit 1; }
-fi
+) 8>&- &
+second=$!
+rc=0
+for it in "${lane1[@]}"; do
+	# shellcheck disable=SC2086
+	set -- $it
+	if todo "$@"; then item "$@" || { rc=1; touch "$failed"; break; }; fi
+done
+touch "$first"
+wait "$second" || rc=1
+rm -f "$failed" "$first"
+for pid in "${fetchers[@]}"; do wait "$pid" || true; done
+[ $rc = 0 ] || { echo "testbed: install.sh $what failed (see above)" >&2; exit 1; }
 
 # Trillian's MySQL schema ships in its module.
-if [ "$set" = bed ] && [ ! -f "$cache/trillian-$TRILLIAN_VERSION/storage.sql" ]; then
+if [ "$what" = bed ] && [ ! -f "$cache/trillian-$TRILLIAN_VERSION/storage.sql" ]; then
 	dir=$(cd "$cache" && GOWORK=off GOFLAGS='' go mod download -json "$TRILLIAN_MOD@$TRILLIAN_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	cp "$dir/storage/mysql/schema/storage.sql" "$cache/trillian-$TRILLIAN_VERSION/storage.sql"
 fi
