@@ -19,8 +19,9 @@
 # beside them: the module downloads of every missing `go install` start at
 # once (`go install -n` loads and downloads, compiles nothing), and a second
 # lane of builds runs at the lowest priority, so that it takes only the CPU
-# the first leaves (while it downloads or links) and never starves it. One
-# install at a time per cache: two in one directory would corrupt it.
+# the first leaves (while it downloads or links) and never starves it; once
+# the first lane is done it runs at the normal priority. One install at a
+# time per cache: two in one directory would corrupt it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -116,32 +117,34 @@ for it in "${lane1[@]}" "${lane2[@]}"; do
 	fi
 done
 
-# The second lane stops once the first has failed, and takes the normal
-# priority again (as root) for its items after the first has finished.
-failed=$cache/.install.failed first=$cache/.install.first-done
-rm -f "$failed" "$first"
+# The second lane runs in a process group of its own, so that all of it
+# can be given the normal priority again once the first lane is done (as
+# root; otherwise it stays low) and be stopped when this script stops. It
+# keeps the install lock open: a lane left running holds off the next
+# install.
+set -m
 (
 	renice -n 19 -p "$BASHPID" >/dev/null
 	for it in "${lane2[@]}"; do
-		[ ! -e "$failed" ] || exit 1
-		[ ! -e "$first" ] || renice -n 0 -p "$BASHPID" >/dev/null 2>&1 || true
 		# shellcheck disable=SC2086
 		set -- $it
 		if todo "$@"; then item "$@" || exit 1; fi
 	done
-) 8>&- &
+) &
 second=$!
-rc=0
+set +m
+stop() { kill -- -"$second" "${fetchers[@]}" 2>/dev/null || true; }
+trap stop EXIT
+trap 'exit 130' INT TERM
 for it in "${lane1[@]}"; do
 	# shellcheck disable=SC2086
 	set -- $it
-	if todo "$@"; then item "$@" || { rc=1; touch "$failed"; break; }; fi
+	if todo "$@"; then item "$@" || { echo "testbed: install.sh $what failed (see above)" >&2; exit 1; }; fi
 done
-touch "$first"
-wait "$second" || rc=1
-rm -f "$failed" "$first"
+renice -n 0 -g "$second" >/dev/null 2>&1 || true
+wait "$second" || { echo "testbed: install.sh $what failed (see above)" >&2; exit 1; }
+trap - EXIT
 for pid in "${fetchers[@]}"; do wait "$pid" || true; done
-[ $rc = 0 ] || { echo "testbed: install.sh $what failed (see above)" >&2; exit 1; }
 
 # Trillian's MySQL schema ships in its module.
 if [ "$what" = bed ] && [ ! -f "$cache/trillian-$TRILLIAN_VERSION/storage.sql" ]; then

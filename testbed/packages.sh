@@ -3,7 +3,7 @@
 # installed when missing. The one list of them: the Makefile's targets and
 # .ci/run call this script.
 #
-#   bed          the test bed and `make demo`: mariadb-server (Trillian's
+#   bed, demo    the test bed and `make demo`: mariadb-server (Trillian's
 #                database), iproute2 and util-linux (network namespaces:
 #                ip, unshare, nsenter, setsid, flock), ca-certificates (the
 #                Go module proxy over HTTPS), make
@@ -30,14 +30,14 @@ bed=(mariadb-server iproute2 util-linux ca-certificates make)
 want=()
 for group in "$@"; do
 	case $group in
-	bed) want+=("${bed[@]}") ;;
+	bed | demo) want+=("${bed[@]}") ;;
 	test)
 		want+=("${bed[@]}" gcc libc6-dev shellcheck)
 		command -v dockerd >/dev/null || want+=(docker.io)
 		;;
 	bench) want+=("${bed[@]}" time) ;;
 	conformance) want+=(python3 python3-pytest python3-pytest-subtests python3-cryptography python3-platformdirs) ;;
-	*) say "unknown group $group: want bed, test, bench or conformance"; exit 2 ;;
+	*) say "unknown group $group: want bed (or demo), test, bench or conformance"; exit 2 ;;
 	esac
 done
 [ ${#want[@]} -gt 0 ] || { say "usage: testbed/packages.sh bed|test|bench|conformance..."; exit 2; }
@@ -58,7 +58,7 @@ cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" != 0 ]; then
 	say "missing Debian packages: ${missing[*]}"
 	say "run as root: apt-get update && $cmd"
-	say "(or run this target as root, which installs them without starting MariaDB's or Docker's system service)"
+	say "(or run the make target as root: it installs them without starting MariaDB's or Docker's system service)"
 	exit 1
 fi
 
@@ -70,9 +70,15 @@ if [ ! -e "$policy" ]; then
 fi
 say "installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Another apt run (a second make, the system's own) holds the lock for a
-# while: wait for it rather than fail.
+# apt's output goes to a log, shown when it fails. Another apt run (a
+# second make, the system's own) may hold the lock for a while: wait for it
+# rather than fail.
+log=$(mktemp "${TMPDIR:-/tmp}/sigil-packages-XXXXXX")
 apt=(apt-get -q -o DPkg::Lock::Timeout=300)
-"${apt[@]}" update >/dev/null
-"${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
+if ! { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+	tail -n 30 "$log" >&2
+	say "ERROR: apt-get failed (whole output: $log); the command was: apt-get update && $cmd"
+	exit 1
+fi
+rm -f "$log"
 say "installed ${missing[*]}"
