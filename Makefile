@@ -1,9 +1,12 @@
 # The test bed (see README.md, "Test bed"): a real Sigstore and registries
 # standing for ghcr.io and docker.io on 127.0.0.1. SIGIL_TB_DIR picks the
-# bed's directory (default .testbed).
-.PHONY: testbed testbed-down test demo tools lint
+# bed's directory (default .testbed). As root, each target first installs
+# the Debian packages it needs (testbed/packages.sh; otherwise it prints the
+# apt-get command).
+.PHONY: testbed testbed-down test demo tools lint packages-test
 
 testbed:
+	./testbed/packages.sh bed
 	./testbed/up.sh
 
 testbed-down:
@@ -16,14 +19,13 @@ demo: testbed
 	./testbed/demo.sh
 
 # What the tests run besides the bed, each built once into the bed's cache:
-# the cluster verifiers (Kyverno CLI, policy-tester), actionlint and
-# staticcheck, GitHub's @actions/attest (npm, run with node), and the action
-# image on the bed's own Docker daemon.
+# the reference clients (cosign v2 and v3), the cluster verifiers (Kyverno
+# CLI, policy-tester), actionlint and staticcheck, GitHub's @actions/attest
+# (npm, run with node), and the action image on the bed's own Docker daemon.
+# The bed itself runs none of them.
 tools:
-	./testbed/install-verifiers.sh >/dev/null
+	./testbed/install.sh tools >/dev/null
 	./testbed/install-actions-attest.sh >/dev/null
-	./testbed/install-gotool.sh actionlint >/dev/null
-	./testbed/install-gotool.sh staticcheck >/dev/null
 	$(MAKE) image
 
 lint:
@@ -31,8 +33,11 @@ lint:
 	"$$(./testbed/install-gotool.sh staticcheck)" ./...
 
 # Every test runs, with the bed required: none may skip for want of it.
-test: testbed tools lint
+test: packages-test testbed tools lint
 	SIGIL_TESTBED=required go test -race -shuffle=on -timeout 40m ./...
+
+packages-test:
+	./testbed/packages.sh test
 
 # The cluster-side verifiers the policy tests run (Kyverno CLI,
 # policy-controller's tester), built once into the bed's cache.
@@ -46,7 +51,9 @@ verifiers:
 # BENCH_FLAGS, e.g. BENCH_FLAGS='-n 10 -runs 10=1' for a quick look.
 .PHONY: bench
 bench:
+	./testbed/packages.sh bench
 	./testbed/up.sh
+	./testbed/install.sh clients >/dev/null
 	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/sigil .
 	go build -o bin/sigil-bench ./bench
 	./bin/sigil-bench -sigil bin/sigil $(BENCH_FLAGS)
@@ -83,5 +90,6 @@ faults: testbed
 # conformance/results/. Needs no test bed.
 .PHONY: conformance
 conformance:
+	./testbed/packages.sh conformance
 	CGO_ENABLED=0 go build -trimpath -o bin/sigil .
 	./conformance/run.sh

@@ -55,6 +55,6 @@ cat <<EOT
   sign job summary:               $out/file_commands/sign_summary.md
   verify outputs (report, verified): $out/file_commands/verify_output
   verify job summary:             $out/file_commands/verify_summary.md
-  file bundles:                   $(ls "$out"/workspace/dist/*.sigstore.json | tr '\n' ' ')
-  consumer policies:              $(ls -d "$out"/workspace/sigil-policies/* | tr '\n' ' ')
+  file bundles:                   $(printf '%s ' "$out"/workspace/dist/*.sigstore.json)
+  consumer policies:              $(printf '%s ' "$out"/workspace/sigil-policies/*)
 EOT

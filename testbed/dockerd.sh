@@ -3,8 +3,8 @@
 # tests that build and run the action image (e2e/docker, `make image`).
 #
 # It installs nothing: dockerd, containerd, runc and the docker client come
-# from Debian's docker.io package (`apt-get install -y --no-install-recommends
-# docker.io`, see .ci/run). It leaves the host's Docker alone: everything of
+# from Debian's docker.io package (`testbed/packages.sh test` installs it,
+# as `make test` does). It leaves the host's Docker alone: everything of
 # this daemon lives in $SIGIL_TB_DIR/docker (default .testbed/docker in the
 # repository) — its own data root, exec root, socket, pid file, an empty
 # daemon.json and its own containerd namespace — and it creates no bridge and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Installs a Go tool the checks run — `install-gotool.sh actionlint` or
 # `install-gotool.sh staticcheck` — with `go install package@version` from
 # the Go module proxy, at the version pinned in versions.env, into the test

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds the cluster-side verifiers the policy tests run: the Kyverno CLI and
 # sigstore policy-controller's tester. `go install module@version` refuses
 # both (their go.mod carries replace directives), so each module is fetched

@@ -38,7 +38,7 @@ flock -w 600 9 || die "another testbed/up.sh has held $dir/up.lock for 10 minute
 [ ${#run} -le 80 ] || die "SIGIL_TB_DIR $dir is too long for unix sockets (use a path under 70 characters)"
 [ "$(id -u)" = 0 ] || die "the test bed needs root: it runs servers in network namespaces (unshare -n, nsenter)"
 for tool in unshare nsenter setsid ip flock mariadbd mariadb mariadb-install-db mariadb-admin go; do
-	command -v "$tool" >/dev/null || die "$tool is missing; run: apt-get install -y --no-install-recommends mariadb-server iproute2 util-linux (see .ci/run)"
+	command -v "$tool" >/dev/null || die "$tool is missing; run testbed/packages.sh bed (as root it installs the packages; \`make testbed\` runs it)"
 done
 
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
@@ -100,6 +100,8 @@ rekor=$(bin rekor "$REKOR_VERSION")/rekor-server
 rekor2=$(bin rekor-tiles "$REKOR_TILES_VERSION")/posix
 tsa=$(bin tsa "$TSA_VERSION")/timestamp-server
 registry=$(bin distribution "$DISTRIBUTION_VERSION")/registry
+# The reference clients: the bed runs neither; `make test` installs them
+# there (testbed/install.sh tools), and the env file names them for tests.
 cosign2=$(bin cosign2 "$COSIGN2_VERSION")/cosign
 cosign3=$(bin cosign3 "$COSIGN3_VERSION")/cosign
 
@@ -352,25 +354,28 @@ ctlog_url=http://127.0.0.1:$ctlog_port/$ctlog_prefix
 # The logs' keys are stable, so their validity may start long ago; Fulcio's
 # and the TSA's chains are new at each start and carry their own dates.
 since=2020-01-01T00:00:00Z
-HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" trusted-root create \
+# Written with sigstore-go (tbctl), from the same specs and to the same
+# result as cosign v3's `trusted-root create` and `signing-config create`
+# (internal/testbed/selftest checks this against cosign).
+"$tbctl" trustedroot \
 	--fulcio="url=$fulcio_url,certificate-chain=$trust/fulcio.pem" \
 	--rekor="url=$rekor_url,public-key=$trust/rekor.pub,start-time=$since" \
 	--rekor="url=$rekor2_url,public-key=$trust/rekor2.pub,start-time=$since,origin=127.0.0.1" \
 	--tsa="url=$tsa_url/api/v1/timestamp,certificate-chain=$trust/tsa.pem" \
-	--ctfe="url=$ctlog_url,public-key=$trust/ctlog.pub,start-time=$since" \
-	--out "$trust/trusted_root.json" >"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign trusted-root create failed"; }
-HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--ctlog="url=$ctlog_url,public-key=$trust/ctlog.pub,start-time=$since" \
+	--out "$trust/trusted_root.json" || die "tbctl trustedroot failed"
+"$tbctl" signingconfig \
 	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--rekor-config=ANY \
-	--out "$trust/signing_config.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (Rekor v1) failed"; }
-HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--out "$trust/signing_config.json" || die "tbctl signingconfig (Rekor v1) failed"
+"$tbctl" signingconfig \
 	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--rekor="url=$rekor2_url,api-version=2,start-time=$since,operator=sigil-testbed" \
 	--rekor-config=ANY \
 	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--tsa-config=ANY \
-	--out "$trust/signing_config_v2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (Rekor v2) failed"; }
+	--out "$trust/signing_config_v2.json" || die "tbctl signingconfig (Rekor v2) failed"
 
 # --- TUF repository ----------------------------------------------------------
 # The trust material as the public instance distributes it, under the public
@@ -381,19 +386,19 @@ HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
 # broken copies for negative tests.
 tufsc=$state/tuf-targets
 mkdir -p "$tufsc"
-HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+"$tbctl" signingconfig \
 	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
 	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
-	--out "$tufsc/signing_config.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v1) failed"; }
-HOME=$dir/home TUF_ROOT=$dir/home/tuf "$cosign3" signing-config create \
+	--out "$tufsc/signing_config.v0.2.json" || die "tbctl signingconfig (TUF, Rekor v1) failed"
+"$tbctl" signingconfig \
 	--fulcio="url=$fulcio_url,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--oidc-provider="url=$issuer,api-version=1,start-time=$since,operator=sigil-testbed" \
 	--rekor="url=$rekor2_url,api-version=2,start-time=$since,operator=sigil-testbed" \
 	--rekor="url=$rekor_url,api-version=1,start-time=$since,operator=sigil-testbed" --rekor-config=ANY \
 	--tsa="url=$tsa_url/api/v1/timestamp,api-version=1,start-time=$since,operator=sigil-testbed" --tsa-config=ANY \
-	--out "$tufsc/signing_config_rekor_v2.v0.2.json" >>"$logs/trust.log" 2>&1 || { cat "$logs/trust.log" >&2; die "cosign signing-config create (TUF, Rekor v2) failed"; }
+	--out "$tufsc/signing_config_rekor_v2.v0.2.json" || die "tbctl signingconfig (TUF, Rekor v2) failed"
 "$tbctl" tuf --keys "$keys" --out "$dir/tuf" --target "trusted_root.json=$trust/trusted_root.json" \
 	--target "signing_config.v0.2.json=$tufsc/signing_config.v0.2.json" \
 	--target "signing_config_rekor_v2.v0.2.json=$tufsc/signing_config_rekor_v2.v0.2.json" || die "tbctl tuf failed"

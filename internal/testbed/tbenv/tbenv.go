@@ -120,7 +120,9 @@ type Env struct {
 	TUFBadSigURL  string `env:"SIGIL_TB_TUF_BADSIG_URL"`
 
 	// Cosign2 and Cosign3 are the reference clients' binaries (v2.6.5,
-	// v3.1.3).
+	// v3.1.3). The bed runs neither: the env file names where `make test`
+	// installs them (`testbed/install.sh tools`, into the bed's cache), so
+	// they exist once that has run.
 	Cosign2 string `env:"SIGIL_TB_COSIGN2"`
 	Cosign3 string `env:"SIGIL_TB_COSIGN3"`
 }

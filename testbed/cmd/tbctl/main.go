@@ -19,6 +19,8 @@
 //	tbctl tufserve  serve them
 //	tbctl tufcache  prime a TUF cache for clients of sigstore's older
 //	                TUF client (Kyverno's CLI)
+//	tbctl trustedroot    write a trusted root (trusted_root.json)
+//	tbctl signingconfig  write a signing config (v0.2)
 package main
 
 import (
@@ -41,6 +43,9 @@ var commands = map[string]func(args []string) error{
 	"tuf":      tufCmd,
 	"tufserve": tufServe,
 	"tufcache": tufCache,
+
+	"trustedroot":   trustedRootCmd,
+	"signingconfig": signingConfigCmd,
 }
 
 func main() {
