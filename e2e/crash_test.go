@@ -45,6 +45,12 @@ type crashPoint struct {
 	// afterPuts, when set, holds at back until that many manifest PUTs
 	// were answered 2xx (the services stored them).
 	afterPuts int
+	// stored, when set, names for the request at accepted the path of a
+	// manifest PUT that a registry must have answered 2xx before the run
+	// dies (the repositories are the test's own; both registries have
+	// them, so at should name the registry): the request is held until then, while the
+	// run's other requests go on.
+	stored func(upstream string, r *http.Request) string
 }
 
 var (
@@ -58,12 +64,6 @@ func isRekorEntry(upstream string, r *http.Request) bool {
 
 func isSigPut(_ string, r *http.Request) bool {
 	return r.Method == http.MethodPut && sigTag.MatchString(r.URL.Path)
-}
-
-// isBundlePut matches the write that lists a bundle: its referrer manifest,
-// pushed by digest (referrers API), or the fallback tag's index.
-func isBundlePut(r *http.Request) bool {
-	return r.Method == http.MethodPut && (fallbackTag.MatchString(r.URL.Path) || strings.Contains(r.URL.Path, "/manifests/sha256:"))
 }
 
 // nth is the crashPoint.at of the n-th request that match accepts.
@@ -96,7 +96,6 @@ func unfinished(least, most int) func(state) error {
 // each target's bundle then its legacy signature, logs both, pushes the
 // bundle and the legacy signature side by side, and reads each back.
 func crashPoints(targets int, ghcr, dockerhub string) []crashPoint {
-	bundlePuts := 0
 	return []crashPoint{{
 		name: "before Fulcio",
 		at:   nth(1, func(up string, _ *http.Request) bool { return up == fronted.Fulcio }),
@@ -136,18 +135,20 @@ func crashPoints(targets int, ghcr, dockerhub string) []crashPoint {
 		},
 	}, {
 		// A target's bundle and legacy signature are pushed side by side:
-		// the kill holds a .sig write once several bundles have gone out,
-		// so that some target has its bundle and not its legacy signature.
+		// the kill holds the first .sig write on the GHCR stand-in until
+		// the same target's fallback tag (its bundle) is stored, so that
+		// the target has its bundle and not its legacy signature whatever
+		// order the two writes were in.
 		name: "between formats",
 		at: func(up string, r *http.Request) bool {
-			if isBundlePut(r) {
-				bundlePuts++
-			}
-			return bundlePuts >= 8 && isSigPut(up, r)
+			return up == ghcr && isSigPut(up, r)
+		},
+		stored: func(_ string, r *http.Request) string {
+			return strings.TrimSuffix(r.URL.Path, ".sig")
 		},
 		landed: func(s state) error {
-			for _, c := range s.manifests {
-				if c.referrers == 1 && c.sigLayers == 0 {
+			for d, c := range s.manifests {
+				if strings.Contains(d, s.ghcrHost+"/") && c.referrers == 1 && c.sigLayers == 0 {
 					return nil
 				}
 			}
@@ -254,13 +255,15 @@ type killSwitch struct {
 
 	mu       sync.Mutex
 	idle     *sync.Cond // inflight fell to 0
+	stored   *sync.Cond // a manifest PUT was answered 2xx, or a wait timed out
 	armed    bool
 	fired    string // the request the run died in, once it did
 	seen     int    // requests of the killed run, up to the kill
 	frozen   bool
 	inflight int
 	logged   int
-	puts     int // manifest PUTs answered 2xx
+	puts     int             // manifest PUTs answered 2xx
+	paths    map[string]bool // their paths
 }
 
 func newKillSwitch(p crashPoint, rekorURL string) (*killSwitch, error) {
@@ -271,6 +274,8 @@ func newKillSwitch(p crashPoint, rekorURL string) (*killSwitch, error) {
 	k := &killSwitch{point: p, rekorHost: u.Host, proc: make(chan *os.Process, 1), armed: true,
 		base: &http.Transport{Proxy: nil, DisableCompression: true, MaxIdleConnsPerHost: 64}}
 	k.idle = sync.NewCond(&k.mu)
+	k.stored = sync.NewCond(&k.mu)
+	k.paths = map[string]bool{}
 	return k, nil
 }
 
@@ -292,12 +297,35 @@ func (k *killSwitch) Plan(upstream string, r *http.Request) latency.Plan {
 	}
 	k.armed = false
 	k.fired = fmt.Sprintf("request %d (%s %s %s)", k.seen, upstream, r.Method, r.URL.Path)
+	if k.point.stored != nil {
+		k.waitStored(k.point.stored(upstream, r))
+	}
 	if k.point.answered {
 		r.Header.Set(killAfter, "1")
 		return latency.Plan{}
 	}
 	k.kill()
 	return latency.Plan{Fault: hold}
+}
+
+// waitStored holds the calling request until a manifest PUT to path was
+// answered 2xx, at most a minute (the point's landed check then tells);
+// k.mu is held, and released while waiting.
+func (k *killSwitch) waitStored(path string) {
+	timedOut := false
+	t := time.AfterFunc(time.Minute, func() {
+		k.mu.Lock()
+		timedOut = true
+		k.stored.Broadcast()
+		k.mu.Unlock()
+	})
+	defer t.Stop()
+	for !k.paths[path] && !timedOut {
+		k.stored.Wait()
+	}
+	if !k.paths[path] {
+		k.fired += ", " + path + " never stored"
+	}
 }
 
 // kill freezes the proxies and kills the run; k.mu is held.
@@ -335,6 +363,8 @@ func (k *killSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && resp.StatusCode/100 == 2 {
 		k.mu.Lock()
 		k.puts++
+		k.paths[r.URL.Path] = true
+		k.stored.Broadcast()
 		k.mu.Unlock()
 	}
 	if last {

@@ -22,7 +22,9 @@ func leafCertificate(e sgverify.SignedEntity) *x509.Certificate {
 	if err != nil || vc.Certificate() == nil {
 		return nil
 	}
-	leaf := vc.Certificate()
+	// A copy: the entity's certificate is shared with sigstore-go's
+	// verification of the same entity.
+	leaf := *vc.Certificate()
 	var keep []asn1.ObjectIdentifier
 	for _, oid := range leaf.UnhandledCriticalExtensions {
 		if !oid.Equal(cryptoutils.SANOID) {
@@ -30,7 +32,7 @@ func leafCertificate(e sgverify.SignedEntity) *x509.Certificate {
 		}
 	}
 	leaf.UnhandledCriticalExtensions = keep
-	return leaf
+	return &leaf
 }
 
 // checkChain checks that the certificate chains to a Fulcio CA of the

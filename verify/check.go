@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
@@ -71,26 +72,44 @@ func (v *Verifier) evaluate(c candidate) Signature {
 		s.Checks = []Check{{Name: name, Reason: c.err.Error()}}
 		return s
 	}
+	c.entity = memo(c.entity)
 	e := c.entity
 
-	fullErr := v.verifyFull(c)
+	result, fullErr := v.verifyFull(c)
+	// brief: sigstore-go passed the signature, and its steps are not
+	// made again one by one (WithBriefPass).
+	brief := v.o.briefPass && fullErr == nil
 
 	if c.required != "" {
 		if c.statement == nil && c.stmtErr == nil {
 			c.statement, c.stmtErr = statementOf(e)
 		}
-		s.Checks = append(s.Checks, v.checkSubject(c), v.checkPredicateType(c), v.checkSignature(c))
+		s.Checks = append(s.Checks, v.checkSubject(c), v.checkPredicateType(c))
 	} else {
-		s.Checks = append(s.Checks, v.checkClaims(c), v.checkSignature(c))
+		s.Checks = append(s.Checks, v.checkClaims(c))
 	}
-	logTimes, tlogCheck := v.checkLog(e, &s)
-	s.Checks = append(s.Checks, tlogCheck)
-	times, tsCheck := v.checkTimestamps(e, logTimes, &s)
-	s.Checks = append(s.Checks, tsCheck)
-	leaf := leafCertificate(e)
-	if v.policy.key != nil {
-		s.Checks = append(s.Checks, v.checkKey(e, leaf, &s))
+	var (
+		tlogCheck, tsCheck Check
+		times              []time.Time
+	)
+	if brief {
+		s.Checks = append(s.Checks, passedBy(CheckSignature))
+		tlogCheck = v.describeLog(e, &s)
+		tsCheck = trustedTimes(result, &s)
 	} else {
+		s.Checks = append(s.Checks, v.checkSignature(c))
+		var logTimes []sgverify.TimestampVerificationResult
+		logTimes, tlogCheck = v.checkLog(e, &s)
+		times, tsCheck = v.checkTimestamps(e, logTimes, &s)
+	}
+	s.Checks = append(s.Checks, tlogCheck, tsCheck)
+	leaf := leafCertificate(e)
+	switch {
+	case v.policy.key != nil:
+		s.Checks = append(s.Checks, v.checkKey(e, leaf, &s))
+	case brief:
+		s.Checks = append(s.Checks, passedBy(CheckCertificateChain), v.checkIdentity(leaf, &s))
+	default:
 		s.Checks = append(s.Checks, v.checkChain(e, leaf, times), v.checkIdentity(leaf, &s))
 	}
 	if c.required == attestation.ProvenancePredicateType && (c.statement == nil || c.statement.PredicateType == c.required) {
@@ -110,12 +129,12 @@ func (v *Verifier) evaluate(c candidate) Signature {
 
 // verifyFull runs sigstore-go's whole verification of the signature, with
 // the artifact and the identity policy.
-func (v *Verifier) verifyFull(c candidate) error {
+func (v *Verifier) verifyFull(c candidate) (*sgverify.VerificationResult, error) {
 	var art sgverify.ArtifactPolicyOption
 	if c.signed != nil {
 		r, err := c.signed()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer r.Close()
 		art = sgverify.WithArtifact(r)
@@ -126,8 +145,20 @@ func (v *Verifier) verifyFull(c candidate) error {
 	if v.policy.key != nil {
 		id = sgverify.WithKey()
 	}
-	_, err := v.sg.Verify(c.entity, sgverify.NewPolicy(art, id))
-	return err
+	return v.sg.Verify(c.entity, sgverify.NewPolicy(art, id))
+}
+
+// passedBy is a check that sigstore-go's verification made and passed
+// (WithBriefPass).
+func passedBy(name string) Check {
+	return Check{Name: name, Passed: true, Reason: "verified by sigstore-go's full verification"}
+}
+
+// trustedTimes records the times sigstore-go's verification trusted
+// (WithBriefPass).
+func trustedTimes(r *sgverify.VerificationResult, s *Signature) Check {
+	recordTimes(r.VerifiedTimestamps, s)
+	return passedBy(CheckTimestamp)
 }
 
 // tidy removes the noise sigstore-go leaves in some messages (a joined nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,21 @@ import (
 	"github.com/sigil-dev/sigil/artifact"
 )
 
+// verifyImagesCase is a case of TestVerifyImages.
+type verifyImagesCase struct {
+	name string
+	// setup signs d (in host unless fallback) and returns the trusted
+	// material to verify with (nil: vs).
+	setup    func(t *testing.T, d name.Digest) root.TrustedMaterial
+	fallback bool
+	policy   []PolicyOption
+	opts     []Option
+	// wantFailed are the failed checks, or nil for a pass.
+	wantFailed []string
+	// wantError is in the artifact's error.
+	wantError string
+}
+
 // TestVerifyImages runs the image verification edge cases on sigstore-go's
 // in-process Sigstore and an in-memory registry: each case signs (or
 // mis-signs) a fresh image and states which checks must fail.
@@ -30,19 +46,7 @@ func TestVerifyImages(t *testing.T) {
 	host := testRegistry(t, true)
 	noReferrers := testRegistry(t, false)
 
-	tests := []struct {
-		name string
-		// setup signs d (in host unless fallback) and returns the trusted
-		// material to verify with (nil: vs).
-		setup    func(t *testing.T, d name.Digest) root.TrustedMaterial
-		fallback bool
-		policy   []PolicyOption
-		opts     []Option
-		// wantFailed are the failed checks, or nil for a pass.
-		wantFailed []string
-		// wantError is in the artifact's error.
-		wantError string
-	}{{
+	tests := []verifyImagesCase{{
 		name: "legacy signature",
 		setup: func(t *testing.T, d name.Digest) root.TrustedMaterial {
 			attachLegacy(t, d, signLegacy(t, vs, testIdentity, testIssuer, d, soon()))
@@ -241,53 +245,65 @@ func TestVerifyImages(t *testing.T) {
 		opts:       []Option{WithFormat(artifact.FormatLegacy)},
 		wantFailed: []string{CheckFormat},
 	}}
+	// Each case runs twice: as verify mode checks, and as sign's lookup of
+	// what is signed already does (WithBriefPass), which must reach the
+	// same verdict, fail the same checks and report the same facts.
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			h := host
-			if tc.fallback {
-				h = noReferrers
+		for _, brief := range []bool{false, true} {
+			name := tc.name
+			if brief {
+				name += " (brief pass)"
+				tc.opts = append(slices.Clip(tc.opts), WithBriefPass())
 			}
-			d := pushImage(t, h, "app")
-			var tm root.TrustedMaterial = vs
-			if got := tc.setup(t, d); got != nil {
-				tm = got
-			}
-			policy := tc.policy
-			if policy == nil {
-				policy = []PolicyOption{WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)}
-			}
-			v := mustVerifier(t, tm, mustPolicy(t, policy...), tc.opts...)
-			rep, err := v.VerifyImages(context.Background(), []string{d.String()})
-			pass := tc.wantFailed == nil && tc.wantError == ""
-			if pass != (err == nil) || rep.Verified != pass {
-				t.Fatalf("VerifyImages: verified %v, error %v; want verified %v\n%s", rep.Verified, err, pass, rep.Text())
-			}
-			if len(rep.Artifacts) != 1 {
-				t.Fatalf("got %d artifacts, want 1", len(rep.Artifacts))
-			}
-			a := rep.Artifacts[0]
-			if err != nil {
-				var ve *Error
-				if !errors.As(err, &ve) {
-					t.Fatalf("error %T, want *Error: %v", err, err)
-				}
-			}
-			if tc.wantError != "" && !strings.Contains(a.Error, tc.wantError) {
-				t.Errorf("artifact error %q, want it to contain %q", a.Error, tc.wantError)
-			}
-			if tc.wantFailed != nil {
-				if diff := cmp.Diff(tc.wantFailed, failedChecks(a)); diff != "" {
-					t.Errorf("failed checks (-want +got):\n%s\n%s", diff, rep.Text())
-				}
-				if first, _ := a.Signatures[0].Failed(); !strings.Contains(err.Error(), first.Name+" failed: ") {
-					t.Errorf("the error does not name the failed check %s:\n%v", first.Name, err)
-				}
-			}
-			if pass {
-				checkPassed(t, rep)
-			}
-		})
+			t.Run(name, func(t *testing.T) { runVerifyImagesCase(t, tc, vs, host, noReferrers) })
+		}
+	}
+}
+
+func runVerifyImagesCase(t *testing.T, tc verifyImagesCase, vs virtual, host, noReferrers string) {
+	t.Parallel()
+	h := host
+	if tc.fallback {
+		h = noReferrers
+	}
+	d := pushImage(t, h, "app")
+	var tm root.TrustedMaterial = vs
+	if got := tc.setup(t, d); got != nil {
+		tm = got
+	}
+	policy := tc.policy
+	if policy == nil {
+		policy = []PolicyOption{WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)}
+	}
+	v := mustVerifier(t, tm, mustPolicy(t, policy...), tc.opts...)
+	rep, err := v.VerifyImages(context.Background(), []string{d.String()})
+	pass := tc.wantFailed == nil && tc.wantError == ""
+	if pass != (err == nil) || rep.Verified != pass {
+		t.Fatalf("VerifyImages: verified %v, error %v; want verified %v\n%s", rep.Verified, err, pass, rep.Text())
+	}
+	if len(rep.Artifacts) != 1 {
+		t.Fatalf("got %d artifacts, want 1", len(rep.Artifacts))
+	}
+	a := rep.Artifacts[0]
+	if err != nil {
+		var ve *Error
+		if !errors.As(err, &ve) {
+			t.Fatalf("error %T, want *Error: %v", err, err)
+		}
+	}
+	if tc.wantError != "" && !strings.Contains(a.Error, tc.wantError) {
+		t.Errorf("artifact error %q, want it to contain %q", a.Error, tc.wantError)
+	}
+	if tc.wantFailed != nil {
+		if diff := cmp.Diff(tc.wantFailed, failedChecks(a)); diff != "" {
+			t.Errorf("failed checks (-want +got):\n%s\n%s", diff, rep.Text())
+		}
+		if first, _ := a.Signatures[0].Failed(); !strings.Contains(err.Error(), first.Name+" failed: ") {
+			t.Errorf("the error does not name the failed check %s:\n%v", first.Name, err)
+		}
+	}
+	if pass {
+		checkPassed(t, rep)
 	}
 }
 

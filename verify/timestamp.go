@@ -18,8 +18,16 @@ func (v *Verifier) checkTimestamps(e sgverify.SignedEntity, logTimes []sgverify.
 		ch.Reason = fmt.Sprintf("no trusted time for the signature (it needs a verified transparency log entry or a timestamp from a trusted timestamp authority): %s", tidy(err))
 		return nil, ch
 	}
-	var times []time.Time
-	var sources, descs []string
+	times, descs := recordTimes(ts, s)
+	ch.Passed = true
+	ch.Reason = "signed at " + strings.Join(descs, "; ")
+	return times, ch
+}
+
+// recordTimes records verified times in the signature's report, and
+// returns them and their descriptions.
+func recordTimes(ts []sgverify.TimestampVerificationResult, s *Signature) (times []time.Time, descs []string) {
+	var sources []string
 	for _, t := range ts {
 		src := SourceTimestampAuthority
 		if t.Type == "Tlog" {
@@ -33,7 +41,5 @@ func (v *Verifier) checkTimestamps(e sgverify.SignedEntity, logTimes []sgverify.
 		descs = append(descs, fmt.Sprintf("%s %s at %s", src, t.URI, t.Timestamp.UTC().Format(time.RFC3339)))
 	}
 	s.TimestampSource = strings.Join(sources, "+")
-	ch.Passed = true
-	ch.Reason = "signed at " + strings.Join(descs, "; ")
-	return times, ch
+	return times, descs
 }

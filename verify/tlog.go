@@ -25,6 +25,41 @@ func (v *Verifier) checkLog(e sgverify.SignedEntity, s *Signature) ([]sgverify.T
 		ch.Reason = "the signature carries no transparency log entry (it was never logged, or the entry was removed)"
 		return nil, ch
 	}
+	descs := v.logEntries(entries, s)
+	logs := v.trusted.RekorLogs()
+	times, err := v.sg.VerifyTransparencyLogInclusion(e)
+	if err != nil {
+		// sigstore-go skips an entry whose signed entry timestamp does not
+		// verify, and then reports too few entries: say which did not.
+		for _, en := range entries {
+			if en.HasInclusionPromise() && !en.IsRekorV2() {
+				if serr := tlog.VerifySET(en, logs); serr != nil {
+					descs = append(descs, fmt.Sprintf("the signed entry timestamp of entry %d does not verify (%v): the entry was altered, or another log made it", en.LogIndex(), serr))
+				}
+			}
+		}
+		ch.Reason = fmt.Sprintf("%s [%s]", tidy(err), strings.Join(descs, "; "))
+		return nil, ch
+	}
+	ch.Passed = true
+	ch.Reason = strings.Join(descs, "; ") + ", verified offline"
+	return times, ch
+}
+
+// describeLog records and describes the log entries of a signature that
+// sigstore-go's verification passed (WithBriefPass).
+func (v *Verifier) describeLog(e sgverify.SignedEntity, s *Signature) Check {
+	entries, err := e.TlogEntries()
+	if err != nil {
+		return Check{Name: CheckTransparencyLog, Reason: err.Error()}
+	}
+	descs := v.logEntries(entries, s)
+	return Check{Name: CheckTransparencyLog, Passed: true, Reason: strings.Join(descs, "; ") + ", verified offline by sigstore-go's full verification"}
+}
+
+// logEntries records the first entry in the signature's report, and
+// describes each.
+func (v *Verifier) logEntries(entries []*tlog.Entry, s *Signature) []string {
 	logs := v.trusted.RekorLogs()
 	var descs []string
 	for i, en := range entries {
@@ -49,23 +84,7 @@ func (v *Verifier) checkLog(e sgverify.SignedEntity, s *Signature) ([]sgverify.T
 		}
 		descs = append(descs, describeEntry(en, le))
 	}
-	times, err := v.sg.VerifyTransparencyLogInclusion(e)
-	if err != nil {
-		// sigstore-go skips an entry whose signed entry timestamp does not
-		// verify, and then reports too few entries: say which did not.
-		for _, en := range entries {
-			if en.HasInclusionPromise() && !en.IsRekorV2() {
-				if serr := tlog.VerifySET(en, logs); serr != nil {
-					descs = append(descs, fmt.Sprintf("the signed entry timestamp of entry %d does not verify (%v): the entry was altered, or another log made it", en.LogIndex(), serr))
-				}
-			}
-		}
-		ch.Reason = fmt.Sprintf("%s [%s]", tidy(err), strings.Join(descs, "; "))
-		return nil, ch
-	}
-	ch.Passed = true
-	ch.Reason = strings.Join(descs, "; ") + ", verified offline"
-	return times, ch
+	return descs
 }
 
 func describeEntry(en *tlog.Entry, le *artifact.LogEntry) string {
