@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
@@ -98,7 +98,7 @@ type imageSet struct {
 // pushSet pushes imgs to repositories prefix/img-NNN on both registries,
 // directly (not through the proxies: setting up is not measured), and
 // returns the proxied digest references.
-func pushSet(ctx context.Context, f *fronted.Bed, prefix string, imgs []v1.Image) (imageSet, error) {
+func pushSet(ctx context.Context, f *fronted.Bed, prefix string, imgs []remote.Taggable) (imageSet, error) {
 	refs := make([]string, 2*len(imgs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
@@ -111,10 +111,10 @@ func pushSet(ctx context.Context, f *fronted.Bed, prefix string, imgs []v1.Image
 					return err
 				}
 				auth := &authn.Basic{Username: r.Bed.User, Password: r.Bed.Password}
-				if err := remote.Write(tag, img, remote.WithAuth(auth), remote.WithContext(gctx)); err != nil {
+				if err := remote.Push(tag, img, remote.WithAuth(auth), remote.WithContext(gctx)); err != nil {
 					return fmt.Errorf("pushing %s: %w", tag, err)
 				}
-				d, err := img.Digest()
+				d, err := partial.Digest(img)
 				if err != nil {
 					return err
 				}
@@ -136,15 +136,22 @@ func pushSet(ctx context.Context, f *fronted.Bed, prefix string, imgs []v1.Image
 	return imageSet{refs: ordered}, nil
 }
 
-// randomImages returns n small random images (two layers of 256 bytes).
-func randomImages(n int) ([]v1.Image, error) {
-	imgs := make([]v1.Image, n)
+// randomImages returns n small random images (two layers of 256 bytes),
+// the first of them a two-platform index (of two such images), as a
+// release has: signing it signs the index, as cosign does without
+// --recursive.
+func randomImages(n int) ([]remote.Taggable, error) {
+	imgs := make([]remote.Taggable, n)
 	for i := range imgs {
-		img, err := random.Image(256, 2)
+		var err error
+		if i == 0 {
+			imgs[i], err = random.Index(256, 2, 2)
+		} else {
+			imgs[i], err = random.Image(256, 2)
+		}
 		if err != nil {
 			return nil, err
 		}
-		imgs[i] = img
 	}
 	return imgs, nil
 }
