@@ -29,6 +29,7 @@ tools:
 	$(MAKE) image
 
 lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; [ -z "$$unformatted" ] || { echo "gofmt: not formatted (run gofmt -w):"; echo "$$unformatted"; exit 1; }
 	go vet ./...
 	"$$(./testbed/install-gotool.sh staticcheck)" ./...
 

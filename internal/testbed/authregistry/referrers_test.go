@@ -36,7 +36,7 @@ func TestReferrersListManifestArtifactType(t *testing.T) {
 	}
 	put("v1", subject)
 	const bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	referrer := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"`+bundleType+`","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"`+subjectDigest+`","size":`+strconv.Itoa(len(subject))+`}}`
+	referrer := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"` + bundleType + `","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + subjectDigest + `","size":` + strconv.Itoa(len(subject)) + `}}`
 	rsum := sha256.Sum256([]byte(referrer))
 	put("sha256:"+hex.EncodeToString(rsum[:]), referrer)
 	resp, err := http.Get(srv.URL + "/v2/org/app/referrers/" + subjectDigest)
