@@ -83,10 +83,17 @@ func (s *Signer) newConfirmer() *confirmer {
 	return &confirmer{s: s, sem: make(chan struct{}, s.o.concurrency)}
 }
 
+// release lets go of what w's push and find hold (the signature's layers,
+// its bundle and certificate) once w is done: the run keeps every write
+// until its end to report errors, and at 1,000 images those held most of
+// its memory.
+func (w *write) release() { w.push, w.find = nil, nil }
+
 // pushed records w's first push and starts confirming it; a write that
 // failed keeps its error.
 func (c *confirmer) pushed(ctx context.Context, w *write) {
 	if w.err != nil {
+		w.release()
 		return
 	}
 	c.mu.Lock()
@@ -112,6 +119,7 @@ func (c *confirmer) settle(w *write) time.Duration {
 // confirm reads w back after the settle, and writes it again while it is
 // lost, up to confirmRounds times.
 func (c *confirmer) confirm(ctx context.Context, w *write) {
+	defer w.release()
 	for round := 1; ; round++ {
 		if err := sleep(ctx, c.settle(w)); err != nil {
 			w.err = fmt.Errorf("confirming %s: %w", w.target.Ref, err)
