@@ -53,7 +53,6 @@ type config struct {
 	profileDir   string
 	workDir      string
 	registries   string
-	distribution string
 	trace        string
 }
 
@@ -88,8 +87,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign and verify the largest N once more with -sigil-prof, writing CPU and heap profiles here")
 	fs.StringVar(&c.workDir, "work", "", "working directory (default: a new temporary one)")
 	fs.StringVar(&c.trace, "trace", "", "append every proxied request (time, upstream, method, path) to this file")
-	fs.StringVar(&c.registries, "registries", "own", "own: registries of the bed's two kinds started for the benchmark alone; bed: the bed's (shared with running tests; bcrypt cost 10 per request)")
-	fs.StringVar(&c.distribution, "distribution", "", "the distribution registry binary for -registries=own (default: the bed's cached one)")
+	fs.StringVar(&c.registries, "registries", "own", "own: registries shaped as the bed's ghcr.io and docker.io stand-ins, started in this process for the benchmark alone; bed: the bed's (shared with running tests)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -188,12 +186,7 @@ func run(ctx context.Context, args []string) error {
 		defer os.RemoveAll(c.workDir)
 	}
 	if c.registries == "own" {
-		if c.distribution == "" {
-			if c.distribution, err = distributionBinary(e); err != nil {
-				return err
-			}
-		}
-		ghcr, dockerhub, stop, err := ownRegistries(c.workDir, c.distribution)
+		ghcr, dockerhub, stop, err := ownRegistries()
 		if err != nil {
 			return err
 		}

@@ -155,7 +155,7 @@ func (b *bench) report(took time.Duration) string {
 	p("| latency | %v each way per request (a round trip: %v); %v per new connection |\n", c.delay, 2*c.delay, c.connectDelay)
 	p("| sigil concurrency | %d |\n", c.concurrency)
 	p("| registries | %s |\n\n", map[string]string{
-		"own": "the benchmark's own, of the bed's two kinds: ghcr.io stand-in (go-containerregistry registry, referrers API, basic auth) and docker.io stand-in (distribution v3.1.2, no referrers API, htpasswd at bcrypt's minimum cost)",
+		"own": "the benchmark's own, shaped as the bed's: ghcr.io stand-in (token auth on its own host, no referrers API: bundles under the fallback tag) and docker.io stand-in (referrers API, tokens from a server on another host)",
 		"bed": "the bed's (shared with tests running at once)",
 	}[c.registries])
 
