@@ -85,7 +85,7 @@ func (b *bench) writePlot(path string) error {
 	// Explicit ranges: a log axis must stay above 0 (gonum pads a range
 	// of one value by ±1), and the legend needs room above the lines.
 	p.X.Min, p.X.Max = float64(sizes[0])/1.5, float64(sizes[len(sizes)-1])*1.5
-	p.Y.Min, p.Y.Max = slices.Min(ys)/1.5, slices.Max(ys)*6
+	p.Y.Min, p.Y.Max = slices.Min(ys)/1.5, slices.Max(ys)*3
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
 
