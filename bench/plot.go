@@ -6,11 +6,13 @@ import (
 	"image/color"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // plotted are the scenarios the plot draws, one line each through their
@@ -33,7 +35,12 @@ func (b *bench) writePlot(path string) error {
 	p.X.Label.Text = "N images, each on both registries (2N refs)"
 	p.Y.Label.Text = "wall time (s), median of the runs"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	// Every N measured is labelled (log ticks label only powers of ten).
+	var xt []plot.Tick
+	for _, n := range sizes {
+		xt = append(xt, plot.Tick{Value: float64(n), Label: strconv.Itoa(n)})
+	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 
@@ -73,13 +80,15 @@ func (b *bench) writePlot(path string) error {
 		fl = append(fl, plotter.XY{X: float64(n), Y: f.Seconds()})
 		ys = append(ys, f.Seconds())
 	}
-	line, err := plotter.NewLine(fl)
+	// Points too: a line through one N is not drawn.
+	line, points, err := plotter.NewLinePoints(fl)
 	if err != nil {
 		return err
 	}
-	line.Color = color.Gray{Y: 96}
+	line.Color, points.Color = color.Gray{Y: 96}, color.Gray{Y: 96}
 	line.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
-	p.Add(line)
+	points.Shape, points.Radius = draw.CircleGlyph{}, vg.Points(1.5)
+	p.Add(line, points)
 	p.Legend.Add("sign network floor (injected delay only)", line)
 
 	// Explicit ranges: a log axis must stay above 0 (gonum pads a range

@@ -196,7 +196,7 @@ func (b *bench) report(took time.Duration) string {
 	}
 	p("| latency | %v each way per request (a round trip: %v); %v per new connection |\n", c.delay, 2*c.delay, c.connectDelay)
 	p("| sigil concurrency | %d |\n", c.concurrency)
-	p("| cosign | run up to N = %d (-cosign-max) |\n", c.cosignMax)
+	p("| cosign's scenarios | run up to N = %d images or files (-cosign-max) |\n", c.cosignMax)
 	p("| registries | %s |\n\n", map[string]string{
 		"own": "the benchmark's own, of the bed's two kinds: ghcr.io stand-in (go-containerregistry registry, referrers API, basic auth) and docker.io stand-in (distribution v3.1.2, no referrers API, htpasswd at bcrypt's minimum cost)",
 		"bed": "the bed's (shared with tests running at once)",
