@@ -115,8 +115,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.cosignMax, "cosign-max", 100, "run cosign's scenarios only up to this N (images or files); the report names those left out")
 	fs.IntVar(&c.files, "files", 100, "files signed in the files phase (0: none); its runs are -runs of this N")
 	c.fileSize, c.bigFile = 1<<20, 2<<30
-	fs.Var(&c.fileSize, "file-size", "size of each file of the files phase, e.g. 1MiB, 64KiB, 1000000 (0: no files)")
-	fs.Var(&c.bigFile, "big-file", "size of the sparse file sigil signs alone, for its peak RSS, e.g. 2GiB (0: none)")
+	fs.Var(&c.fileSize, "file-size", "`size` of each file of the files phase, e.g. 1MiB, 64KiB, 1000000 (0: no files)")
+	fs.Var(&c.bigFile, "big-file", "`size` of the sparse file sigil signs alone, for its peak RSS, e.g. 2GiB (0: none)")
 	fs.StringVar(&c.plot, "plot", "bench/wall-time.png", "write a log-log plot of wall time against N here, linked from -out (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
