@@ -47,9 +47,14 @@ verifiers:
 	./testbed/install-verifiers.sh
 
 # Benchmark: sigil against cosign v2.6.5 on the bed, every request through
-# the latency proxy (20 ms each way); results into BENCHMARKS.md. Not part
-# of `make test`: about 25 minutes on 2 cores. Flags of bench/ go in
-# BENCH_FLAGS, e.g. BENCH_FLAGS='-n 10 -runs 10=1' for a quick look.
+# the latency proxy (20 ms each way): images (legacy, both formats, a
+# re-sign, provenance, Rekor v2 with the TSA; sign and verify), then files
+# (sign --files against a cosign sign-blob loop, verify, one sparse big
+# file for peak RSS); results into BENCHMARKS.md, a log-log plot of wall
+# time against N into bench/wall-time.png. Not part of `make test`: about
+# 35 minutes on 2 cores. Flags of bench/ go in BENCH_FLAGS, e.g.
+# BENCH_FLAGS='-n 10 -runs 10=1 -files 10' for a quick look; cosign is
+# left out above -cosign-max (100) images or files.
 .PHONY: bench
 bench:
 	./testbed/packages.sh bench
