@@ -133,9 +133,16 @@ func alreadySigned(d *deployment, format artifact.Format, concurrency int, attes
 		v    *verify.Verifier
 		verr error
 	)
-	return func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (sign.Existing, error) {
+	return func(ctx context.Context, t registry.Target, leaf func(context.Context) (*x509.Certificate, error)) (sign.Existing, error) {
+		// Read while the run's certificate is requested; check once it
+		// is there.
+		found, err := verify.Lookup(ctx, t, attestations, verify.WithRegistry(d.auth, d.remote...), verify.WithOnlyFormat(format))
+		cert, lerr := leaf(ctx)
+		if lerr != nil {
+			return sign.Existing{}, lerr
+		}
 		once.Do(func() {
-			pol, err := verify.NewPolicy(verify.WithSameIdentityAs(leaf))
+			pol, err := verify.NewPolicy(verify.WithSameIdentityAs(cert))
 			if err != nil {
 				verr = err
 				return
@@ -145,16 +152,7 @@ func alreadySigned(d *deployment, format artifact.Format, concurrency int, attes
 		if verr != nil {
 			return sign.Existing{}, verr
 		}
-		var (
-			sigs []verify.Signature
-			atts []verify.FoundAttestation
-			err  error
-		)
-		if attestations {
-			sigs, atts, err = v.SignaturesAndAttestations(ctx, t)
-		} else {
-			sigs, err = v.Signatures(ctx, t)
-		}
+		sigs, atts := v.Check(found)
 		var ex sign.Existing
 		for _, s := range sigs {
 			if !s.Passed || s.Log == nil {

@@ -106,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 16, "sigil's --concurrency")
 	fs.StringVar(&c.out, "out", "BENCHMARKS.md", "markdown file whose generated section is replaced (empty: print only)")
 	fs.StringVar(&only, "only", "", "run only these scenarios (comma-separated keys; default all)")
-	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign and verify the largest N once more with -sigil-prof, writing CPU and heap profiles here")
+	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign, verify and sign again the largest N once more with -sigil-prof, writing CPU and heap profiles here")
 	fs.StringVar(&c.workDir, "work", "", "working directory (default: a new temporary one)")
 	fs.StringVar(&c.trace, "trace", "", "append every proxied request (time, upstream, method, path) to this file")
 	fs.StringVar(&c.registries, "registries", "own", "own: registries shaped as the bed's ghcr.io and docker.io stand-ins, started in this process for the benchmark alone; bed: the bed's (shared with running tests)")

@@ -9,11 +9,11 @@ import (
 	"slices"
 )
 
-// profile signs (legacy) and verifies one fresh set of n images with the
-// profiling build of sigil, outside the measured runs, and writes
-// sign.cpu.pprof, sign.allocs.pprof, verify.cpu.pprof and
-// verify.allocs.pprof into the profile directory, then prints the top of
-// each CPU profile.
+// profile signs (both formats), verifies and signs again (everything
+// already signed) one fresh set of n images with the profiling build of
+// sigil, outside the measured runs, and writes STEP.cpu.pprof and
+// STEP.allocs.pprof for each (sign, verify, resign) into the profile
+// directory, then prints the top of each CPU profile.
 func (b *bench) profile(ctx context.Context, n int) error {
 	dir, err := filepath.Abs(b.c.profileDir)
 	if err != nil {
@@ -38,8 +38,10 @@ func (b *bench) profile(ctx context.Context, n int) error {
 		name string
 		cmd  []string
 	}{
-		{"sign", prof.sigilSign("legacy", set.refs)},
+		{"sign", prof.sigilSign("both", set.refs)},
 		{"verify", prof.sigilVerify(set.refs)},
+		// The same identity again: everything is signed already (#11).
+		{"resign", prof.sigilSign("both", set.refs)},
 	} {
 		env := append(slices.Clone(b.sigilEnv()),
 			"SIGIL_CPUPROFILE="+filepath.Join(dir, step.name+".cpu.pprof"),

@@ -33,10 +33,12 @@ type ExistingAttestation struct {
 	BundleJSON []byte
 }
 
-// Finder looks up what the identity of the certificate leaf already signed
-// of a target. The error is for a registry that cannot be read; finding
-// nothing is no error.
-type Finder func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (Existing, error)
+// Finder looks up what the identity of the run's certificate already
+// signed of a target. leaf returns that certificate: it is requested while
+// the finders read the registries, so a finder should read first and ask
+// for it only to check what it read. The error is for a registry that
+// cannot be read, or leaf's; finding nothing is no error.
+type Finder func(ctx context.Context, t registry.Target, leaf func(context.Context) (*x509.Certificate, error)) (Existing, error)
 
 // WithSkipSigned makes the Signer skip, per target and format, what find
 // says the run's identity signed already: nothing is signed, logged or

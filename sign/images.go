@@ -38,14 +38,24 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	if err != nil {
 		return nil, err
 	}
-	// Fail on the token or Fulcio before anything reaches a log.
-	chain, err := s.certs.Chain(ctx)
-	if err != nil {
+	// The certificate is requested while what is signed already is read
+	// (one round trip to the token endpoint and one to Fulcio off a
+	// re-run's path); the token's or Fulcio's failure fails the run before
+	// anything reaches a log.
+	chainOf := sync.OnceValues(func() ([]*x509.Certificate, error) { return s.certs.Chain(ctx) })
+	go chainOf()
+	existing, ferr := s.findExisting(ctx, targets, func(context.Context) (*x509.Certificate, error) {
+		chain, err := chainOf()
+		if err != nil {
+			return nil, err
+		}
+		return chain[0], nil
+	})
+	if _, err := chainOf(); err != nil {
 		return nil, err
 	}
-	existing, err := s.findExisting(ctx, targets, chain[0])
-	if err != nil {
-		return nil, err
+	if ferr != nil {
+		return nil, ferr
 	}
 	// A bundle names only the digest: one found in any repository of a
 	// digest serves them all.
@@ -141,7 +151,7 @@ func (s *Signer) pushAll(ctx context.Context, ws []*write, c *confirmer) {
 
 // findExisting looks up what the run's identity signed already, for every
 // target at once.
-func (s *Signer) findExisting(ctx context.Context, targets []registry.Target, leaf *x509.Certificate) ([]Existing, error) {
+func (s *Signer) findExisting(ctx context.Context, targets []registry.Target, leaf func(context.Context) (*x509.Certificate, error)) ([]Existing, error) {
 	existing := make([]Existing, len(targets))
 	if s.o.existing == nil {
 		return existing, nil

@@ -451,11 +451,17 @@ func TestSignRequiresSCT(t *testing.T) {
 }
 
 // finder is what app gives WithSkipSigned: verify's signatures of a
-// target that name the run's identity.
+// target that name the run's identity, read before the certificate is
+// asked for.
 func finder(w *world) sign.Finder {
-	return func(ctx context.Context, t registry.Target, leaf *x509.Certificate) (sign.Existing, error) {
-		v := must(verify.New(trustedFor(w), must(verify.NewPolicy(verify.WithSameIdentityAs(leaf)))))
-		sigs, err := v.Signatures(ctx, t)
+	return func(ctx context.Context, t registry.Target, leaf func(context.Context) (*x509.Certificate, error)) (sign.Existing, error) {
+		found, err := verify.Lookup(ctx, t, false)
+		cert, lerr := leaf(ctx)
+		if lerr != nil {
+			return sign.Existing{}, lerr
+		}
+		v := must(verify.New(trustedFor(w), must(verify.NewPolicy(verify.WithSameIdentityAs(cert)))))
+		sigs, _ := v.Check(found)
 		var ex sign.Existing
 		for _, s := range sigs {
 			if !s.Passed {
@@ -523,6 +529,25 @@ func TestSkipSigned(t *testing.T) {
 		sign.WithCertificates(&certs{chain: append([]*x509.Certificate{leaf}, append(fca.Intermediates, fca.Root)...)}))
 	if _, err := other.SignImages(t.Context(), []string{a}); err != nil || w.log.entries() != before+2 {
 		t.Errorf("another identity: %v, %d new log entries, want 2", err, w.log.entries()-before)
+	}
+}
+
+// TestSkipSignedCertificateFails: the certificate is requested while the
+// finders read; when it fails, the run fails with its error (not the
+// finders'), and nothing is logged or pushed.
+func TestSkipSignedCertificateFails(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.referrers + "/org/app:v1"
+	push(t, 0, a)
+	want := errors.New("Fulcio at https://fulcio.example answered 503")
+	c := &certs{err: want}
+	_, err := newSigner(t, w, sign.WithSkipSigned(finder(w)), sign.WithCertificates(c)).SignImages(t.Context(), []string{a})
+	if !errors.Is(err, want) {
+		t.Fatalf("SignImages: %v, want the certificate's error %v", err, want)
+	}
+	if n := w.log.entries(); n != 0 || c.calls.Load() != 1 {
+		t.Errorf("%d log entries, %d certificate requests; want none and one", n, c.calls.Load())
 	}
 }
 

@@ -317,6 +317,12 @@ func (v *Verifier) Attestations(ctx context.Context, t registry.Target) ([]Found
 // SignaturesAndAttestations is Signatures and Attestations in one lookup.
 func (v *Verifier) SignaturesAndAttestations(ctx context.Context, t registry.Target) ([]Signature, []FoundAttestation, error) {
 	sigs, atts, err := v.find(ctx, t, true)
+	return sigs, v.checkFound(atts), err
+}
+
+// checkFound checks the attestations found, each for its own predicate
+// type.
+func (v *Verifier) checkFound(atts []candidate) []FoundAttestation {
 	var out []FoundAttestation
 	for _, c := range atts {
 		if c.err == nil && c.statement == nil {
@@ -328,5 +334,5 @@ func (v *Verifier) SignaturesAndAttestations(ctx context.Context, t registry.Tar
 		c.required = c.statement.PredicateType
 		out = append(out, FoundAttestation{Signature: v.evaluate(c), PredicateType: c.statement.PredicateType, Predicate: c.statement.Predicate})
 	}
-	return sigs, out, err
+	return out
 }

@@ -114,10 +114,50 @@ func (v *Verifier) Signatures(ctx context.Context, t registry.Target) ([]Signatu
 // find reads and checks t's signatures, and with attestations reads its
 // attestations too (the referrers' and cosign's .att tag), unchecked.
 func (v *Verifier) find(ctx context.Context, t registry.Target, attestations bool) ([]Signature, []candidate, error) {
+	f := v.fetch(ctx, t, attestations)
+	return v.checkSignatures(f), f.atts, f.err
+}
+
+// Found is what a target's registry holds of its signatures (and, when
+// asked, attestations), read and parsed but not checked: see Lookup.
+type Found struct {
+	sigs, atts []candidate
+	// err says what could not be read.
+	err error
+}
+
+// Lookup reads what the registry holds of t's signatures, and with
+// attestations of its attestations, without checking any: a Verifier's
+// Check does, with its policy. It is for a caller that reads before it
+// knows the policy (sign's lookup of what is signed already reads while
+// the run's certificate is requested). Only the registry and format
+// options count; signatures made with a key are read as Check's verifier
+// would read them with no key in its policy. The error is for a registry
+// that could not be read, and is returned by Check's caller as
+// Signatures would.
+func Lookup(ctx context.Context, t registry.Target, attestations bool, opts ...Option) (*Found, error) {
+	o := options{format: artifact.FormatAny}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	v := &Verifier{o: o, policy: &Policy{}}
+	f := v.fetch(ctx, t, attestations)
+	return &f, f.err
+}
+
+// Check checks what Lookup found with v's trusted material and policy,
+// as SignaturesAndAttestations does (attestations only if Lookup read
+// them).
+func (v *Verifier) Check(f *Found) ([]Signature, []FoundAttestation) {
+	return v.checkSignatures(*f), v.checkFound(f.atts)
+}
+
+// fetch reads t's signatures (and with attestations its attestations).
+func (v *Verifier) fetch(ctx context.Context, t registry.Target, attestations bool) Found {
 	alg, hx, _ := strings.Cut(t.Digest, ":")
 	digest, err := hex.DecodeString(hx)
 	if alg != "sha256" || err != nil || len(digest) != 32 {
-		return nil, nil, fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)
+		return Found{err: fmt.Errorf("digest %s: only sha256 digests are supported", t.Digest)}
 	}
 	// The lookups are independent requests: side by side, a target costs
 	// the slowest, not their sum.
@@ -148,10 +188,7 @@ func (v *Verifier) find(ctx context.Context, t registry.Target, attestations boo
 	if !v.o.format.Includes(artifact.FormatBundle) {
 		berr = nil
 	}
-	var sigs []Signature
-	for _, c := range append(bundles, legacy...) {
-		sigs = append(sigs, v.evaluate(c))
-	}
+	f := Found{sigs: append(bundles, legacy...), atts: atts}
 	var errs []string
 	for _, err := range []error{lerr, berr, aerr} {
 		if err != nil {
@@ -159,9 +196,18 @@ func (v *Verifier) find(ctx context.Context, t registry.Target, attestations boo
 		}
 	}
 	if len(errs) > 0 {
-		return sigs, atts, fmt.Errorf("reading signatures: %s", strings.Join(errs, "; "))
+		f.err = fmt.Errorf("reading signatures: %s", strings.Join(errs, "; "))
 	}
-	return sigs, atts, nil
+	return f
+}
+
+// checkSignatures checks the signatures found.
+func (v *Verifier) checkSignatures(f Found) []Signature {
+	var sigs []Signature
+	for _, c := range f.sigs {
+		sigs = append(sigs, v.evaluate(c))
+	}
+	return sigs
 }
 
 func (v *Verifier) ociOption(ctx context.Context) ociremote.Option {
