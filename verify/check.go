@@ -1,9 +1,11 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +60,38 @@ type candidate struct {
 // was expected and found, and the claims sigstore-go does not know about
 // (cosign's payload type and predicate type) are required too.
 func (v *Verifier) evaluate(c candidate) Signature {
+	// An image's bundle names only the digest, and the same bundle is
+	// attached in every repository of it: it is checked once, its outcome
+	// reused (the checks depend on nothing else: the bundle's bytes, the
+	// digest, what is required, and this verifier).
+	if c.raw == nil || c.err != nil || c.signed != nil || v.checked == nil {
+		return v.evaluateOnce(c)
+	}
+	key := bundleKey{sum: sha256.Sum256(c.raw), digest: string(c.digest), alg: c.alg, format: c.format, required: c.required, attestation: c.attestation}
+	if got, ok := v.checked.Load(key); ok {
+		s := got.(Signature)
+		s.Location = c.location
+		s.BundleJSON = c.raw
+		s.Checks = slices.Clone(s.Checks)
+		s.Timestamps = slices.Clone(s.Timestamps)
+		return s
+	}
+	s := v.evaluateOnce(c)
+	v.checked.Store(key, s)
+	return s
+}
+
+// bundleKey identifies what an image bundle's checks depend on.
+type bundleKey struct {
+	sum         [sha256.Size]byte
+	digest, alg string
+	format      artifact.Format
+	required    string
+	attestation bool
+}
+
+// evaluateOnce checks one signature (see evaluate).
+func (v *Verifier) evaluateOnce(c candidate) Signature {
 	s := Signature{Format: c.format, Location: c.location, BundleJSON: c.raw}
 	if !v.o.format.Includes(c.format) {
 		s.Checks = []Check{{Name: CheckFormat, Reason: fmt.Sprintf("format %s is required; this is a %s signature", v.o.format, c.format)}}

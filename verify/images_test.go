@@ -452,3 +452,61 @@ func TestVerifyImagesBadReference(t *testing.T) {
 		t.Errorf("missing image: error %q", rep.Artifacts[2].Error)
 	}
 }
+
+// TestVerifyImagesSameBundleTwice: the bundle of one digest, attached in
+// two repositories, is checked once and reported in each with its own
+// location; another identity's bundle of the digest in a third repository
+// is checked on its own and refused.
+func TestVerifyImagesSameBundleTwice(t *testing.T) {
+	t.Parallel()
+	vs := newVirtual(t)
+	host := testRegistry(t, true)
+	a := pushImage(t, host, "org/a")
+	img, err := remote.Image(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []name.Digest
+	for _, repo := range []string{"org/b", "org/c"} {
+		ref, err := name.ParseReference(host + "/" + repo + ":latest")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, ref.Context().Digest(a.DigestStr()))
+	}
+	raw := bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor(a.DigestStr(), artifact.CosignSignPredicateType), soon()))
+	attachBundle(t, a, raw)
+	attachBundle(t, ds[0], raw)
+	other := bundleJSON(t, signBundle(t, vs, "https://github.com/other/repo/.github/workflows/x.yml@refs/heads/main", testIssuer, statementFor(a.DigestStr(), artifact.CosignSignPredicateType), soon()))
+	attachBundle(t, ds[1], other)
+
+	v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)))
+	for _, brief := range []bool{false, true} {
+		if brief {
+			v = mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithBriefPass())
+		}
+		rep, _ := v.VerifyImages(context.Background(), []string{a.String(), ds[0].String(), ds[1].String()})
+		if len(rep.Artifacts) != 3 {
+			t.Fatalf("%d artifacts, want 3", len(rep.Artifacts))
+		}
+		locs := map[string]bool{}
+		for i, want := range []bool{true, true, false} {
+			art := rep.Artifacts[i]
+			if len(art.Signatures) != 1 {
+				t.Fatalf("%s: %d signatures, want 1", art.Reference, len(art.Signatures))
+			}
+			s := art.Signatures[0]
+			if s.Passed != want {
+				t.Errorf("brief %v: %s passed %v, want %v:\n%s", brief, art.Reference, s.Passed, want, rep.Text())
+			}
+			repo := []string{"/org/a@", "/org/b@", "/org/c@"}[i]
+			if !strings.Contains(s.Location, repo) || locs[s.Location] {
+				t.Errorf("brief %v: %s reported at %q, want its own location in %s", brief, art.Reference, s.Location, repo)
+			}
+			locs[s.Location] = true
+		}
+	}
+}

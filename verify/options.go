@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -82,6 +83,10 @@ type Verifier struct {
 	// requireSCT is set when the trusted root lists certificate
 	// transparency logs.
 	requireSCT bool
+	// checked holds the outcome of each image bundle checked (see
+	// evaluate): one bundle is found in every repository of its digest.
+	// Copies of the Verifier share it.
+	checked *sync.Map // bundleKey → Signature
 }
 
 // New returns a Verifier that accepts what the trusted material vouches for
@@ -130,7 +135,7 @@ func New(trusted root.TrustedMaterial, policy *Policy, opts ...Option) (*Verifie
 		trusted = root.TrustedMaterialCollection{keyMaterial, trusted}
 	}
 	// SCTs are for certificates: a key has none.
-	v := &Verifier{o: o, trusted: trusted, policy: policy, requireSCT: len(trusted.CTLogs()) > 0 && policy.key == nil}
+	v := &Verifier{o: o, trusted: trusted, policy: policy, requireSCT: len(trusted.CTLogs()) > 0 && policy.key == nil, checked: new(sync.Map)}
 	vopts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
 	if v.requireSCT {
 		vopts = append(vopts, sgverify.WithSignedCertificateTimestamps(1))
