@@ -45,7 +45,8 @@ func (b *bench) profile(ctx context.Context, n int) error {
 	} {
 		env := append(slices.Clone(b.sigilEnv()),
 			"SIGIL_CPUPROFILE="+filepath.Join(dir, step.name+".cpu.pprof"),
-			"SIGIL_MEMPROFILE="+filepath.Join(dir, step.name+".allocs.pprof"))
+			"SIGIL_MEMPROFILE="+filepath.Join(dir, step.name+".allocs.pprof"),
+			"SIGIL_BLOCKPROFILE="+filepath.Join(dir, step.name+".block.pprof"))
 		sm, err := measure(ctx, b.f.Proxy, env, b.home, [][]string{step.cmd})
 		if err != nil {
 			return fmt.Errorf("profiling %s: %w", step.name, err)

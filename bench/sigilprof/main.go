@@ -1,7 +1,8 @@
 // Command sigilprof is sigil's command-line tool with profiling: it runs
 // app.CLI exactly as sigil's main does outside GitHub Actions, writing a CPU
-// profile to $SIGIL_CPUPROFILE and a heap profile (at exit) to
-// $SIGIL_MEMPROFILE. `go run ./bench -profile DIR -sigil-prof BIN` uses it;
+// profile to $SIGIL_CPUPROFILE, a heap profile (at exit) to
+// $SIGIL_MEMPROFILE and a block profile (waits of a millisecond or more) to
+// $SIGIL_BLOCKPROFILE. `go run ./bench -profile DIR -sigil-prof BIN` uses it;
 // it is not shipped.
 package main
 
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/sigil-dev/sigil/app"
 )
@@ -30,9 +32,18 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if os.Getenv("SIGIL_BLOCKPROFILE") != "" {
+		runtime.SetBlockProfileRate(int(time.Millisecond))
+	}
 	code := app.CLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, app.Env{})
 	stop()
 	pprof.StopCPUProfile()
+	if p := os.Getenv("SIGIL_BLOCKPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.Lookup("block").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	if p := os.Getenv("SIGIL_MEMPROFILE"); p != "" {
 		runtime.GC()
 		if f, err := os.Create(p); err == nil {
