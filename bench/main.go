@@ -369,11 +369,7 @@ var scenarios = []scenario{
 		env:  (*bench).sigilEnv},
 	{key: "cosign-sign-loop", label: "cosign sign, one process per image and registry", set: "cosign-loop",
 		cmds: func(b *bench, in input) [][]string {
-			var cmds [][]string
-			for _, r := range in.refs {
-				cmds = append(cmds, b.cosignSign(in.token, r))
-			}
-			return cmds
+			return each(in.refs, func(r string) []string { return b.cosignSign(in.token, r) })
 		},
 		env: (*bench).cosignEnv},
 	{key: "cosign-sign-multi", label: "cosign sign, all refs in one call", set: "cosign-multi",
@@ -396,11 +392,7 @@ var scenarios = []scenario{
 		env:  (*bench).sigilEnv},
 	{key: "cosign-verify-loop", label: "cosign verify, one process per image and registry", set: "sigil-legacy", needs: "sigil-sign",
 		cmds: func(b *bench, in input) [][]string {
-			var cmds [][]string
-			for _, r := range in.refs {
-				cmds = append(cmds, b.cosignVerify(r))
-			}
-			return cmds
+			return each(in.refs, func(r string) []string { return b.cosignVerify(r) })
 		},
 		env: (*bench).cosignEnv},
 	{key: "cosign-verify-multi", label: "cosign verify, all refs in one call", set: "sigil-legacy", needs: "sigil-sign",
@@ -424,11 +416,7 @@ var scenarios = []scenario{
 		env:  (*bench).sigilEnv},
 	{key: "cosign-sign-blob-loop", label: "cosign sign-blob --bundle, one process per file", set: setFiles, files: true,
 		cmds: func(b *bench, in input) [][]string {
-			var cmds [][]string
-			for _, p := range in.paths {
-				cmds = append(cmds, b.cosignSignBlob(in.token, p))
-			}
-			return cmds
+			return each(in.paths, func(p string) []string { return b.cosignSignBlob(in.token, p) })
 		},
 		env: (*bench).cosignEnv},
 	{key: "sigil-verify-files", label: "sigil verify --files, one run", set: setFiles, files: true, needs: "sigil-sign-files",
@@ -437,6 +425,16 @@ var scenarios = []scenario{
 	{key: "sigil-sign-bigfile", label: "sigil sign --files, the big sparse file alone", set: setBigFile, files: true,
 		cmds: func(b *bench, in input) [][]string { return [][]string{b.sigilSignFiles(in.glob)} },
 		env:  (*bench).sigilEnv},
+}
+
+// each is one command line per item, run one after another: a loop of
+// processes, as release workflows write it.
+func each(items []string, cmd func(string) []string) [][]string {
+	var cmds [][]string
+	for _, it := range items {
+		cmds = append(cmds, cmd(it))
+	}
+	return cmds
 }
 
 func scenarioByKey(k string) *scenario {
@@ -562,18 +560,19 @@ func (b *bench) cosignEnv() []string {
 }
 
 func (b *bench) sigilSign(format string, refs []string, extra ...string) []string {
-	args := []string{b.c.sigil, "sign", "--format", format, "--concurrency", strconv.Itoa(b.c.concurrency),
-		"--signing-config", b.f.SigningConfig, "--trusted-root", b.f.TrustedRoot}
-	args = append(args, extra...)
-	args = append(args, credentialFlags(b.f)...)
-	return append(args, refs...)
+	return b.sigilSignWith(b.f.SigningConfig, format, refs, extra...)
 }
 
 // sigilSignV2 signs bundles with the signing config naming Rekor v2 and
 // the timestamp authority (legacy signatures need Rekor v1).
 func (b *bench) sigilSignV2(refs []string) []string {
-	args := []string{b.c.sigil, "sign", "--format", "bundle", "--concurrency", strconv.Itoa(b.c.concurrency),
-		"--signing-config", b.f.SigningConfigV2, "--trusted-root", b.f.TrustedRoot}
+	return b.sigilSignWith(b.f.SigningConfigV2, "bundle", refs)
+}
+
+func (b *bench) sigilSignWith(signingConfig, format string, refs []string, extra ...string) []string {
+	args := []string{b.c.sigil, "sign", "--format", format, "--concurrency", strconv.Itoa(b.c.concurrency),
+		"--signing-config", signingConfig, "--trusted-root", b.f.TrustedRoot}
+	args = append(args, extra...)
 	args = append(args, credentialFlags(b.f)...)
 	return append(args, refs...)
 }

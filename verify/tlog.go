@@ -26,11 +26,11 @@ func (v *Verifier) checkLog(e sgverify.SignedEntity, s *Signature) ([]sgverify.T
 		return nil, ch
 	}
 	descs := v.logEntries(entries, s)
-	logs := v.trusted.RekorLogs()
 	times, err := v.sg.VerifyTransparencyLogInclusion(e)
 	if err != nil {
 		// sigstore-go skips an entry whose signed entry timestamp does not
 		// verify, and then reports too few entries: say which did not.
+		logs := v.trusted.RekorLogs()
 		for _, en := range entries {
 			if en.HasInclusionPromise() && !en.IsRekorV2() {
 				if serr := tlog.VerifySET(en, logs); serr != nil {
