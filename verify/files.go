@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -11,6 +14,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/sigil-dev/sigil/artifact"
 )
@@ -104,6 +109,11 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 			c.err = fmt.Errorf("%s: %w", bp, err)
 		} else {
 			c.entity = b
+			if overDigest(b, alg, digest) {
+				// The file was read once, for its digest: the signature is
+				// checked over that, not over the file read twice more.
+				c.signed = nil
+			}
 		}
 	}
 	// Files have one bundle, in whichever format: the format option is
@@ -125,6 +135,31 @@ func (v *Verifier) verifyFile(ctx context.Context, f FileSpec) Artifact {
 		a.Passed = allPassed(a.Attestations)
 	}
 	return a
+}
+
+// overDigest reports whether e's message signature can be checked over
+// the file's digest alone, as it would be over the file: the bundle names
+// the same SHA-256 digest and the certificate's key signs digests (an
+// Ed25519 signature is over the whole message). Otherwise the file is read
+// again.
+func overDigest(e sgverify.SignedEntity, alg string, digest []byte) bool {
+	sc, err := e.SignatureContent()
+	if err != nil || sc.MessageSignatureContent() == nil || alg != "sha256" {
+		return false
+	}
+	m := sc.MessageSignatureContent()
+	if m.DigestAlgorithm() != "SHA2_256" || !bytes.Equal(m.Digest(), digest) {
+		return false
+	}
+	vc, err := e.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return false
+	}
+	switch vc.Certificate().PublicKey.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey:
+		return true
+	}
+	return false
 }
 
 // allPassed reports whether every required attestation passed.

@@ -2,8 +2,10 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,4 +256,40 @@ func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }
 func sha512Sum(b []byte) []byte {
 	s := sha512.Sum512(b)
 	return s[:]
+}
+
+// TestOverDigest: a file's message signature is checked over the digest
+// already computed only when that is the same check as over the file.
+func TestOverDigest(t *testing.T) {
+	t.Parallel()
+	vs := newVirtual(t)
+	content := []byte("sigil_1.0.0_linux_amd64.tar.gz")
+	sum := sha256.Sum256(content)
+	other := sha256.Sum256([]byte("other"))
+	msg := bundleJSON(t, signBlobBundle(t, vs, testIdentity, testIssuer, content, soon()))
+	dsse := bundleJSON(t, signBundle(t, vs, testIdentity, testIssuer, statementFor("sha256:"+hex.EncodeToString(sum[:]), artifact.CosignSignPredicateType), soon()))
+	tests := []struct {
+		name   string
+		bundle []byte
+		alg    string
+		digest []byte
+		want   bool
+	}{
+		{"message signature over the file's SHA-256", msg, "sha256", sum[:], true},
+		{"the bundle names another digest", msg, "sha256", other[:], false},
+		{"the file's digest is not SHA-256", msg, "sha512", sum[:], false},
+		{"a DSSE statement", dsse, "sha256", sum[:], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, _, err := parseBundleJSON(tc.bundle, tc.digest, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := overDigest(e, tc.alg, tc.digest); got != tc.want {
+				t.Errorf("overDigest = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
