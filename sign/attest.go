@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
@@ -375,10 +376,20 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 			if err != nil {
 				return s.pushError(err, d)
 			}
-			if err := ociremote.WriteAttestations(d.Repository, newSE, opt); err != nil {
+			// ociremote.WriteAttestations, with the attestations image
+			// read once (see attachLegacy).
+			atts, err := newSE.Attestations()
+			if err != nil {
 				return s.pushError(err, d)
 			}
-			recordDigest(newSE.Attestations, &written)
+			tag, err := ociremote.AttestationTag(d, opt)
+			if err != nil {
+				return err
+			}
+			if err := remote.Write(tag, atts, s.remoteOpts(ctx)...); err != nil {
+				return s.pushError(err, d)
+			}
+			recordDigest(atts, &written)
 			return nil
 		},
 		find: func(ctx context.Context) (string, error) {

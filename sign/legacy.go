@@ -7,15 +7,20 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggstatic "github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -40,13 +45,22 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 	if err != nil {
 		return nil, err
 	}
+	tag, err := ociremote.SignatureTag(d, s.ropts(ctx))
+	if err != nil {
+		return nil, err
+	}
+	// The registry work that does not need the log entry runs while the
+	// entry is made.
+	prep := s.prepareLegacy(ctx, tag, pl)
 	sb, err := s.sign(ctx, &sgsign.PlainData{Data: pl}, *s.legacy, nil)
 	if err != nil {
+		prep.cancel()
 		return nil, err
 	}
 	sig.Log = sb.entry
 	rb, err := rekorBundle(sb)
 	if err != nil {
+		prep.cancel()
 		return nil, err
 	}
 	b64sig := base64.StdEncoding.EncodeToString(sb.bundle.GetMessageSignature().GetSignature())
@@ -54,27 +68,155 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		static.WithCertChain(encodeCerts(sb.chain[:1]), encodeCerts(sb.chain[1:])),
 		static.WithBundle(rb))
 	if err != nil {
-		return nil, err
-	}
-	tag, err := ociremote.SignatureTag(d, s.ropts(ctx))
-	if err != nil {
+		prep.cancel()
 		return nil, err
 	}
 	var written tagState
-	return &write{
-		target: t, sig: sig, readBack: ReadBackLegacyTag,
-		push: func(ctx context.Context) error { return s.attachLegacy(ctx, d, ociSig, b64sig, &written) },
-		find: func(ctx context.Context) (string, error) {
-			if written.unchanged(tag, s.remoteOpts(ctx)) {
-				return tag.String(), nil
+	w := &write{target: t, sig: sig, readBack: ReadBackLegacyTag}
+	w.push = func(ctx context.Context) error {
+		// The first push finishes what prep began; another (a write lost
+		// to another writer) reads the tag again.
+		p := prep
+		prep = nil
+		if p != nil {
+			done, err := p.finish(ctx, tag, ociSig, s.remoteOpts(ctx), &written)
+			w.readied = p.took
+			if done || err != nil {
+				if err != nil {
+					return s.pushError(err, d)
+				}
+				return nil
 			}
-			ok, err := s.findLegacy(ctx, tag, b64sig)
-			if !ok || err != nil {
-				return "", err
-			}
+		}
+		return s.attachLegacy(ctx, tag, d, ociSig, b64sig, &written)
+	}
+	w.find = func(ctx context.Context) (string, error) {
+		if written.unchanged(tag, s.remoteOpts(ctx)) {
 			return tag.String(), nil
-		},
-	}, nil
+		}
+		ok, err := s.findLegacy(ctx, tag, b64sig)
+		if !ok || err != nil {
+			return "", err
+		}
+		return tag.String(), nil
+	}
+	return w, nil
+}
+
+// legacyPrep is the part of appending a legacy signature to its .sig tag
+// that needs no log entry, begun before the entry is requested: the tag
+// read, and the signature's layer (its payload) and the new config
+// uploaded. Only the manifest then waits for the entry: after it, a HEAD
+// that finds the tag where it was read, and the PUT (2 round trips, not
+// the 8 of reading, uploading and writing after the entry).
+type legacyPrep struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	// took is how long the preparation took; it counts in the push's time
+	// (the confirmer's settle).
+	took time.Duration
+	// base is the tag's signatures as read; at its manifest digest, ""
+	// when the tag did not exist.
+	base oci.Signatures
+	at   string
+	// config is the config uploaded for base and the new layer.
+	config v1.Hash
+	err    error
+}
+
+func (s *Signer) prepareLegacy(ctx context.Context, tag name.Tag, pl []byte) *legacyPrep {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &legacyPrep{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		start := time.Now()
+		p.err = p.run(tag, pl, s.remoteOpts(ctx))
+		p.took = time.Since(start)
+	}()
+	return p
+}
+
+func (p *legacyPrep) run(tag name.Tag, pl []byte, opts []remote.Option) error {
+	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(opts...))
+	if err != nil {
+		return err
+	}
+	m, err := base.Manifest()
+	if err != nil {
+		return err
+	}
+	if len(m.Layers) > 0 {
+		h, err := base.Digest()
+		if err != nil {
+			return err
+		}
+		p.at = h.String()
+	}
+	// The signature's annotations (its signature, certificate and log
+	// entry) are the manifest's; the layer and the config are the same
+	// without them.
+	layer, err := static.NewSignature(pl, "")
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendSignatures(base, false, layer)
+	if err != nil {
+		return err
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	if p.config, err = img.ConfigName(); err != nil {
+		return err
+	}
+	var g errgroup.Group
+	g.Go(func() error { return remote.WriteLayer(tag.Repository, layer, opts...) })
+	g.Go(func() error {
+		return remote.WriteLayer(tag.Repository, ggstatic.NewLayer(raw, types.OCIConfigJSON), opts...)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	p.base = base
+	return nil
+}
+
+// finish writes the manifest of base and sig, if the tag is still where
+// it was read (the HEAD keeps the window in which another writer's
+// signature could be dropped as short as reading the tag just before
+// writing it). done is false when the preparation failed or the tag has
+// moved: the caller then appends sig the long way.
+func (p *legacyPrep) finish(ctx context.Context, tag name.Tag, sig oci.Signature, opts []remote.Option, written *tagState) (done bool, err error) {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.cancel()
+		return false, ctx.Err()
+	}
+	defer p.cancel()
+	if p.err != nil {
+		return false, nil
+	}
+	desc, err := remote.Head(tag, opts...)
+	switch {
+	case err == nil && desc.Digest.String() == p.at:
+	case err != nil && notFound(err) && p.at == "":
+	default:
+		return false, nil
+	}
+	img, err := mutate.AppendSignatures(p.base, false, sig)
+	if err != nil {
+		return false, err
+	}
+	if c, err := img.ConfigName(); err != nil || c != p.config {
+		return false, nil
+	}
+	if err := remote.Put(tag, img, opts...); err != nil {
+		return true, err
+	}
+	recordDigest(img, written)
+	return true, nil
 }
 
 // tagState is the manifest digest a write left a tag at. Reading it back,
@@ -108,30 +250,34 @@ func (w *tagState) unchanged(tag name.Tag, opts []remote.Option) bool {
 // attachLegacy appends sig to d's .sig tag, unless the tag holds it
 // already: the signatures there are kept. written records the manifest
 // digest the tag was left at.
-func (s *Signer) attachLegacy(ctx context.Context, d name.Digest, sig oci.Signature, b64sig string, written *tagState) error {
-	opt := s.ropts(ctx)
+func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, sig oci.Signature, b64sig string, written *tagState) error {
 	// The digest was resolved in plan; SignedUnknown reads only its .sig
 	// tag, not the manifest again.
-	se := ociremote.SignedUnknown(d, opt)
+	se := ociremote.SignedUnknown(d, s.ropts(ctx))
 	newSE, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(sameSignature{b64sig}))
 	if err != nil {
 		return s.pushError(err, d)
 	}
-	if err := ociremote.WriteSignatures(d.Repository, newSE, opt); err != nil {
+	// What ociremote.WriteSignatures does, with the signatures image read
+	// once: its digest is then what was written (asking newSE again reads
+	// the tag again).
+	sigs, err := newSE.Signatures()
+	if err != nil {
 		return s.pushError(err, d)
 	}
-	recordDigest(newSE.Signatures, written)
+	if err := remote.Write(tag, sigs, s.remoteOpts(ctx)...); err != nil {
+		return s.pushError(err, d)
+	}
+	recordDigest(sigs, written)
 	return nil
 }
 
-// recordDigest records the manifest digest of the signatures image sigs
-// gives (the one just written to a tag).
-func recordDigest(sigs func() (oci.Signatures, error), written *tagState) {
+// recordDigest records the manifest digest of img, the signatures image
+// just written to a tag.
+func recordDigest(img v1.Image, written *tagState) {
 	written.set("")
-	if img, err := sigs(); err == nil {
-		if h, err := img.Digest(); err == nil {
-			written.set(h.String())
-		}
+	if h, err := img.Digest(); err == nil {
+		written.set(h.String())
 	}
 }
 

@@ -14,10 +14,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 
@@ -604,5 +607,83 @@ func TestAttestImages(t *testing.T) {
 		if r, err := v.VerifyImages(t.Context(), refs); err != nil {
 			t.Errorf("verify --format %s --attestations %s: %v\n%s", f, predicateType, err, r.Text())
 		}
+	}
+}
+
+// hookLog runs before once, ahead of the first entry it logs.
+type hookLog struct {
+	*virtualLog
+	once   sync.Once
+	before func()
+}
+
+func (l *hookLog) GetTransparencyLogEntry(ctx context.Context, certPEM []byte, b *protobundle.Bundle) error {
+	l.once.Do(l.before)
+	return l.virtualLog.GetTransparencyLogEntry(ctx, certPEM, b)
+}
+
+// TestSignLegacyTagMovedWhileLogging: the .sig tag is read, and the new
+// signature's blobs uploaded, while its log entry is made; when another
+// writer signs the image meanwhile, the tag is read again before it is
+// written, and both signatures are kept.
+func TestSignLegacyTagMovedWhileLogging(t *testing.T) {
+	t.Parallel()
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signed before: %v", existing), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			// The registry tells when the run's .sig tag is read (armed
+			// for the run under test only).
+			var armed atomic.Bool
+			read := make(chan struct{})
+			var readOnce sync.Once
+			reg := newRegistry(false)
+			host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				reg.ServeHTTP(rw, r)
+				if armed.Load() && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+					readOnce.Do(func() { close(read) })
+				}
+			}))
+			ref := host + "/org/app:v1"
+			push(t, 0, ref)
+			legacy := sign.WithFormat(artifact.FormatLegacy)
+			want := 2
+			if existing {
+				if _, err := newSigner(t, w, legacy).SignImages(t.Context(), []string{ref}); err != nil {
+					t.Fatal(err)
+				}
+				want = 3
+			}
+			other := newSigner(t, w, legacy)
+			hook := &hookLog{virtualLog: w.log, before: func() {
+				// Another run signs the image while this one's entry is
+				// being made, after this one read the tag: what it read
+				// is stale.
+				select {
+				case <-read:
+				case <-time.After(time.Minute):
+					t.Error("the .sig tag was not read while the entry was made")
+				}
+				armed.Store(false)
+				if _, err := other.SignImages(t.Context(), []string{ref}); err != nil {
+					t.Error(err)
+				}
+			}}
+			l := sign.Log{Transparency: hook, URL: "https://rekor.virtual", Version: 1}
+			armed.Store(true)
+			if _, err := newSigner(t, w, legacy, sign.WithLegacyLog(l), sign.WithTransparencyLog(l)).SignImages(t.Context(), []string{ref}); err != nil {
+				t.Fatal(err)
+			}
+			r := verifyImages(t, w, artifact.FormatLegacy, ref)
+			n := 0
+			for _, sg := range r.Artifacts[0].Signatures {
+				if sg.Passed {
+					n++
+				}
+			}
+			if n != want {
+				t.Errorf("%d legacy signatures, want %d:\n%s", n, want, r.Text())
+			}
+		})
 	}
 }
