@@ -72,14 +72,24 @@ func (e *Env) defaults(requestTimeout time.Duration, ghcrHost string) {
 // unpaced, and a 429 takes the burst away anyway (httpretry.Pacer).
 var ghcrBudget = httpretry.Budget{Requests: 2000, Per: time.Minute, Burst: 100}
 
+// publicRekorBudget is the rate the public Rekor v1 allows a client
+// address: "rekor ... only allows 500 requests per minute", found as 429s
+// by a signer of many images (chainguard-dev/terraform-provider-cosign#54,
+// which then paced itself to 5 a second, #55); the public instance limits
+// by IP address with Cloud Armor (sigstore/rekor-tiles#354). Sigstore
+// documents no figure. A release of 100 images on two registries makes 200
+// entries in the legacy format and 100 more for the bundles, so it is
+// paced: about 40 s of a run goes to waiting for the log's budget.
+var publicRekorBudget = httpretry.Budget{Requests: 500, Per: time.Minute, Burst: 50}
+
 // pacer paces the run's requests per host: every host is held back after
-// a 429, and the GHCR host (ghcr.io, or the one SIGIL_GHCR_HOST names) is
-// kept within ghcrBudget.
+// a 429, the GHCR host (ghcr.io, or the one SIGIL_GHCR_HOST names) is kept
+// within ghcrBudget, and the public Rekor v1 within publicRekorBudget.
 func pacer(ghcrHost string) *httpretry.Pacer {
 	if ghcrHost = strings.TrimSpace(ghcrHost); ghcrHost == "" {
 		ghcrHost = "ghcr.io"
 	}
-	return &httpretry.Pacer{Budgets: map[string]httpretry.Budget{ghcrHost: ghcrBudget}}
+	return &httpretry.Pacer{Budgets: map[string]httpretry.Budget{ghcrHost: ghcrBudget, "rekor.sigstore.dev": publicRekorBudget}}
 }
 
 // pooledTransport is http.DefaultTransport keeping enough idle connections
