@@ -431,3 +431,29 @@ func TestFileSet(t *testing.T) {
 		t.Errorf("makeFiles with -files 0 -big-file 0 = %v, %v", fs, err)
 	}
 }
+
+func TestParseSamples(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		g, fd   [2]int
+		samples int
+		wantErr bool
+	}{
+		{name: "flat", in: "0 10 8\n100 40 30\n200 40 30\n300 12 9\n", g: [2]int{40, 40}, fd: [2]int{30, 30}, samples: 4},
+		{name: "growing", in: "0 10 8\n100 20 10\n200 80 50\n300 90 60\n", g: [2]int{20, 90}, fd: [2]int{10, 60}, samples: 4},
+		{name: "empty", in: "", wantErr: true},
+		{name: "garbled", in: "0 ten 8\n", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := parseSamples([]byte(tc.in))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && (r.peakG != tc.g || r.peakFD != tc.fd || r.samples != tc.samples) {
+				t.Errorf("got goroutines %v, files %v, %d samples; want %v, %v, %d", r.peakG, r.peakFD, r.samples, tc.g, tc.fd, tc.samples)
+			}
+		})
+	}
+}

@@ -106,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 16, "sigil's --concurrency")
 	fs.StringVar(&c.out, "out", "BENCHMARKS.md", "markdown file whose generated section is replaced (empty: print only)")
 	fs.StringVar(&only, "only", "", "run only these scenarios (comma-separated keys; default all)")
-	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign, verify and sign again the largest N once more with -sigil-prof, writing CPU and heap profiles here")
+	fs.StringVar(&c.profileDir, "profile", "", "after the runs, sign, verify and sign again each N once more with -sigil-prof, writing CPU, heap and block profiles and goroutine and open-file samples here (the report gives their peaks)")
 	fs.StringVar(&c.workDir, "work", "", "working directory (default: a new temporary one)")
 	fs.StringVar(&c.trace, "trace", "", "append every proxied request (time, upstream, method, path) to this file")
 	fs.StringVar(&c.registries, "registries", "own", "own: registries shaped as the bed's ghcr.io and docker.io stand-ins, started in this process for the benchmark alone; bed: the bed's (shared with running tests)")
@@ -175,6 +175,9 @@ type bench struct {
 	// plotLink is the plot's path relative to -out's directory, once
 	// written.
 	plotLink string
+	// resources are the profiled runs' goroutines and open files
+	// (-profile).
+	resources []resources
 	// builtFrom is the working tree's commit when the session started
 	// (`make bench` builds sigil just before).
 	builtFrom string
@@ -312,6 +315,13 @@ func run(ctx context.Context, args []string) error {
 			b.plotLink = relativeLink(c.out, c.plot)
 		}
 	}
+	if c.profileDir != "" {
+		for _, n := range c.sizes {
+			if err := b.profile(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
 	rep := b.report(time.Since(started))
 	fmt.Print(rep)
 	if c.out != "" {
@@ -319,11 +329,6 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		logf("wrote %s", c.out)
-	}
-	if c.profileDir != "" {
-		if err := b.profile(ctx, slices.Max(c.sizes)); err != nil {
-			return err
-		}
 	}
 	return nil
 }

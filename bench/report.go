@@ -305,6 +305,31 @@ func (b *bench) report(took time.Duration) string {
 			p("| sigil peak RSS signing one %s file ≤ %d MB (largest of any run) | %.0f MB | %s |\n", c.bigFile, bigFileRSSTarget, m, check(m <= bigFileRSSTarget))
 		}
 	}
+	if len(c.sizes) > 1 {
+		// Time against N: linear or better from the N before the largest.
+		prev := c.sizes[len(c.sizes)-2]
+		for _, key := range []string{"sigil-sign", "sigil-verify"} {
+			a, z := b.results[prev].stat(key), sr.stat(key)
+			if a == nil || z == nil || prev >= n {
+				continue
+			}
+			grow, lin := median(z.wall)/median(a.wall), float64(n)/float64(prev)
+			p("| %s time grows linearly or better with N, %d → %d (≤ %.0f×) | %.1f× | %s |\n", key, prev, n, lin, grow, check(grow <= lin))
+		}
+	}
+	if len(b.resources) > 0 {
+		grew := []string{}
+		for _, r := range b.resources {
+			if r.peakG[1] > r.peakG[0]+r.peakG[0]/10 || r.peakFD[1] > r.peakFD[0]+r.peakFD[0]/10 {
+				grew = append(grew, fmt.Sprintf("%s N = %d", r.step, r.n))
+			}
+		}
+		got := "none grew"
+		if len(grew) > 0 {
+			got = "grew: " + strings.Join(grew, ", ")
+		}
+		p("| goroutines and open files do not grow over a run (second half's peak ≤ the first half's + 10%%; profiled runs, below) | %s | %s |\n", got, check(len(grew) == 0))
+	}
 	if fi, err := os.Stat(c.sigil); err == nil {
 		mb := float64(fi.Size()) / 1e6
 		cs := ""
@@ -314,6 +339,15 @@ func (b *bench) report(took time.Duration) string {
 		p("| static binary ≤ 30 MB (-trimpath -ldflags='-s -w') | %.1f MB%s | %s |\n", mb, cs, check(mb <= 30))
 	}
 	p("\n")
+	if len(b.resources) > 0 {
+		p("### Goroutines and open files over a run\n\n")
+		p("`-profile`: after the measured runs, a fresh set of N images signed in both formats, verified, and signed again (all signed already) by sigil's profiling build (`bench/sigilprof`), which samples its live goroutines and open file descriptors every 100 ms. Each cell is the peak in the first half of the run / the second half.\n\n")
+		p("| N | run | samples | goroutines | open files | peak RSS (MB) |\n|--:|---|--:|--:|--:|--:|\n")
+		for _, r := range b.resources {
+			p("| %d | %s | %d | %d / %d | %d / %d | %d |\n", r.n, r.step, r.samples, r.peakG[0], r.peakG[1], r.peakFD[0], r.peakFD[1], r.rssKB/1024)
+		}
+		p("\n")
+	}
 	return w.String()
 }
 
