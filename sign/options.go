@@ -111,6 +111,8 @@ func WithAnnotations(a map[string]string) Option { return func(o *options) { o.a
 
 // WithConcurrency bounds how many artifacts are signed and pushed at once,
 // 1 to setting.MaxConcurrency. The default is setting.DefaultConcurrency.
+// What comes before signing, a read or two per reference (resolving it,
+// looking up what is signed already), runs at readsPerSign times that.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // WithClock sets the clock used to decide certificate renewal. The default is
