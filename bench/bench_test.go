@@ -457,3 +457,25 @@ func TestParseSamples(t *testing.T) {
 		})
 	}
 }
+
+func TestResourceGrowth(t *testing.T) {
+	rs := []resources{
+		{n: 100, step: "sign", peakG: [2]int{300, 280}, peakFD: [2]int{100, 90}},
+		{n: 100, step: "verify", peakG: [2]int{100, 120}, peakFD: [2]int{40, 50}},
+		{n: 1000, step: "sign", peakG: [2]int{500, 450}, peakFD: [2]int{150, 120}},
+		{n: 1000, step: "verify", peakG: [2]int{150, 300}, peakFD: [2]int{60, 70}},
+	}
+	g, ok := resourceGrowth(rs)
+	if !ok || g.from != 100 || g.n != 1000 {
+		t.Fatalf("resourceGrowth = %+v, %v", g, ok)
+	}
+	if got, want := g.describe(), "sign 1.7×, verify 2.5×"; got != want {
+		t.Errorf("describe = %q, want %q", got, want)
+	}
+	if g.bounded() {
+		t.Error("verify's goroutines grew 2.5× and the growth is called bounded")
+	}
+	if _, ok := resourceGrowth(rs[:2]); ok {
+		t.Error("one N: no growth to report")
+	}
+}

@@ -317,18 +317,8 @@ func (b *bench) report(took time.Duration) string {
 			p("| %s time grows linearly or better with N, %d → %d (≤ %.0f×) | %.1f× | %s |\n", key, prev, n, lin, grow, check(grow <= lin))
 		}
 	}
-	if len(b.resources) > 0 {
-		grew := []string{}
-		for _, r := range b.resources {
-			if r.peakG[1] > r.peakG[0]+r.peakG[0]/10 || r.peakFD[1] > r.peakFD[0]+r.peakFD[0]/10 {
-				grew = append(grew, fmt.Sprintf("%s N = %d", r.step, r.n))
-			}
-		}
-		got := "none grew"
-		if len(grew) > 0 {
-			got = "grew: " + strings.Join(grew, ", ")
-		}
-		p("| goroutines and open files do not grow over a run (second half's peak ≤ the first half's + 10%%; profiled runs, below) | %s | %s |\n", got, check(len(grew) == 0))
+	if g, ok := resourceGrowth(b.resources); ok {
+		p("| goroutines and open files do not grow with N: peaks at N = %d ≤ 2× those at N = %d, for %d× the work (profiled runs, below) | %s | %s |\n", g.n, g.from, g.n/g.from, g.describe(), check(g.bounded()))
 	}
 	if fi, err := os.Stat(c.sigil); err == nil {
 		mb := float64(fi.Size()) / 1e6
@@ -349,6 +339,70 @@ func (b *bench) report(took time.Duration) string {
 		p("\n")
 	}
 	return w.String()
+}
+
+// growth compares the profiled runs' peaks at the largest N with those at
+// the N before it, step by step: a run whose goroutines or open files grow
+// with what it handles (a leak, or work not bounded by the concurrency)
+// shows it there.
+type growth struct {
+	from, n int
+	// ratio is, by step, the larger of the goroutines' and the open
+	// files' peak ratios.
+	ratio map[string]float64
+	steps []string
+}
+
+func resourceGrowth(rs []resources) (growth, bool) {
+	var ns []int
+	for _, r := range rs {
+		if !slices.Contains(ns, r.n) {
+			ns = append(ns, r.n)
+		}
+	}
+	slices.Sort(ns)
+	if len(ns) < 2 {
+		return growth{}, false
+	}
+	g := growth{from: ns[len(ns)-2], n: ns[len(ns)-1], ratio: map[string]float64{}}
+	peak := func(n int, step string) (int, int, bool) {
+		for _, r := range rs {
+			if r.n == n && r.step == step {
+				return max(r.peakG[0], r.peakG[1]), max(r.peakFD[0], r.peakFD[1]), true
+			}
+		}
+		return 0, 0, false
+	}
+	for _, r := range rs {
+		if r.n != g.n {
+			continue
+		}
+		g0, f0, ok := peak(g.from, r.step)
+		if !ok || g0 == 0 || f0 == 0 {
+			continue
+		}
+		g1, f1, _ := peak(g.n, r.step)
+		g.ratio[r.step] = max(float64(g1)/float64(g0), float64(f1)/float64(f0))
+		g.steps = append(g.steps, r.step)
+	}
+	return g, len(g.steps) > 0
+}
+
+func (g growth) bounded() bool {
+	for _, r := range g.ratio {
+		if r > 2 {
+			return false
+		}
+	}
+	return true
+}
+
+func (g growth) describe() string {
+	var f []string
+	for _, s := range g.steps {
+		f = append(f, fmt.Sprintf("%s %.1f×", s, g.ratio[s]))
+	}
+	return strings.Join(f, ", ")
 }
 
 // sizeResults are the results of every N, in -n's order, then the files
