@@ -67,8 +67,8 @@ func (w *write) pushOnce(ctx context.Context) {
 // settled, while the run's other targets are still being signed: the
 // read-back costs no phase of its own.
 //
-// The wait is three times the longest push seen so far in the run (and at
-// least three times the write's own): a writer that read a tag before this
+// The wait is three times the longest of the run's last recentPushes
+// pushes (and at least three times the write's own): a writer that read a tag before this
 // run wrote it takes about as long to write it back — on a loaded runner,
 // up to about three times as long, measured with eight writers on one tag
 // — so after that wait a signature still there stays there (unless yet
@@ -79,9 +79,28 @@ type confirmer struct {
 	sem chan struct{}
 	wg  sync.WaitGroup
 
-	mu        sync.Mutex
-	longest   time.Duration
+	mu sync.Mutex
+	// recent are the last pushes' times, a ring of recentPushes.
+	recent    []time.Duration
+	next      int
 	rewritten int
+}
+
+// recentPushes is how many of the latest pushes the settle is taken from:
+// the conditions a concurrent writer meets are today's, and the longest of
+// a whole run grows with the run (at 1,000 images, the slowest of 2,000
+// pushes, however early), stretching the wait of every write after it.
+// Four rounds at the default concurrency.
+const recentPushes = 64
+
+// record adds a push's time to the recent ones. c.mu is held.
+func (c *confirmer) record(d time.Duration) {
+	if len(c.recent) < recentPushes {
+		c.recent = append(c.recent, d)
+		return
+	}
+	c.recent[c.next] = d
+	c.next = (c.next + 1) % recentPushes
 }
 
 func (s *Signer) newConfirmer() *confirmer {
@@ -102,7 +121,7 @@ func (c *confirmer) pushed(ctx context.Context, w *write) {
 		return
 	}
 	c.mu.Lock()
-	c.longest = max(c.longest, w.pushed)
+	c.record(w.pushed)
 	c.mu.Unlock()
 	c.wg.Go(func() { c.confirm(ctx, w) })
 }
@@ -118,7 +137,11 @@ func (c *confirmer) wait() {
 func (c *confirmer) settle(w *write) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return min(max(3*c.longest, 3*w.pushed, minSettle), maxSettle)
+	longest := w.pushed
+	for _, d := range c.recent {
+		longest = max(longest, d)
+	}
+	return min(max(3*longest, minSettle), maxSettle)
 }
 
 // confirm reads w back after the settle, and writes it again while it is
@@ -149,7 +172,7 @@ func (c *confirmer) confirm(ctx context.Context, w *write) {
 		<-c.sem
 		c.mu.Lock()
 		c.rewritten++
-		c.longest = max(c.longest, w.pushed)
+		c.record(w.pushed)
 		c.mu.Unlock()
 		if w.err != nil {
 			return
