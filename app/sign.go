@@ -147,7 +147,7 @@ func alreadySigned(d *deployment, format artifact.Format, concurrency int, attes
 				verr = err
 				return
 			}
-			v, verr = verify.New(d.trustedRoot, pol, verify.WithRegistry(d.auth, d.remote...), verify.WithConcurrency(concurrency), verify.WithOnlyFormat(format), verify.WithBriefPass())
+			v, verr = verify.New(d.trustedRoot, pol, verify.WithRegistry(d.auth, d.remote...), verify.WithConcurrency(concurrency), verify.WithOnlyFormat(format), verify.WithBriefPass(), verify.WithBundleBytes())
 		})
 		if verr != nil {
 			return sign.Existing{}, verr

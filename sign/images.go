@@ -275,7 +275,15 @@ func (s *Signer) signTarget(ctx context.Context, t registry.Target, ex Existing,
 			writes = append(writes, s.bundleWrite(t, sig, reuse.BundleJSON))
 		case f == artifact.FormatBundle:
 			// One statement per digest: it names no repository.
-			sb, err := bundles.do(t.Digest, func() (*signed, error) { return s.signStatement(ctx, t.Ref) })
+			sb, err := bundles.do(t.Digest, func() (*signed, error) {
+				sb, err := s.signStatement(ctx, t.Ref)
+				if err != nil {
+					return nil, err
+				}
+				// Kept for the run (other repositories of the digest):
+				// its JSON and entry, not the parsed bundle beside them.
+				return &signed{json: sb.json, entry: sb.entry}, nil
+			})
 			if err != nil {
 				img.Signatures = img.Signatures[:i]
 				return img, writes, err

@@ -463,7 +463,7 @@ func finder(w *world) sign.Finder {
 		if lerr != nil {
 			return sign.Existing{}, lerr
 		}
-		v := must(verify.New(trustedFor(w), must(verify.NewPolicy(verify.WithSameIdentityAs(cert)))))
+		v := must(verify.New(trustedFor(w), must(verify.NewPolicy(verify.WithSameIdentityAs(cert))), verify.WithBundleBytes()))
 		sigs, _ := v.Check(found)
 		var ex sign.Existing
 		for _, s := range sigs {

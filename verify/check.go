@@ -71,7 +71,9 @@ func (v *Verifier) evaluate(c candidate) Signature {
 	if got, ok := v.checked.Load(key); ok {
 		s := got.(Signature)
 		s.Location = c.location
-		s.BundleJSON = c.raw
+		if v.o.bundleBytes {
+			s.BundleJSON = c.raw
+		}
 		s.Checks = slices.Clone(s.Checks)
 		s.Timestamps = slices.Clone(s.Timestamps)
 		return s
@@ -92,7 +94,10 @@ type bundleKey struct {
 
 // evaluateOnce checks one signature (see evaluate).
 func (v *Verifier) evaluateOnce(c candidate) Signature {
-	s := Signature{Format: c.format, Location: c.location, BundleJSON: c.raw}
+	s := Signature{Format: c.format, Location: c.location}
+	if v.o.bundleBytes {
+		s.BundleJSON = c.raw
+	}
 	if !v.o.format.Includes(c.format) {
 		s.Checks = []Check{{Name: CheckFormat, Reason: fmt.Sprintf("format %s is required; this is a %s signature", v.o.format, c.format)}}
 		return s

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -486,7 +487,9 @@ func TestVerifyImagesSameBundleTwice(t *testing.T) {
 	v := mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)))
 	for _, brief := range []bool{false, true} {
 		if brief {
-			v = mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithBriefPass())
+			// As sign's skip-signed asks: the brief pass, and the bundles'
+			// bytes kept.
+			v = mustVerifier(t, vs, mustPolicy(t, WithCertificateIdentity(testIdentity), WithIssuer(testIssuer)), WithBriefPass(), WithBundleBytes())
 		}
 		rep, _ := v.VerifyImages(context.Background(), []string{a.String(), ds[0].String(), ds[1].String()})
 		if len(rep.Artifacts) != 3 {
@@ -507,6 +510,14 @@ func TestVerifyImagesSameBundleTwice(t *testing.T) {
 				t.Errorf("brief %v: %s reported at %q, want its own location in %s", brief, art.Reference, s.Location, repo)
 			}
 			locs[s.Location] = true
+			// Each repository's own bundle, read there, or none kept.
+			wantRaw := []([]byte){raw, raw, other}[i]
+			if !brief {
+				wantRaw = nil
+			}
+			if !bytes.Equal(s.BundleJSON, wantRaw) {
+				t.Errorf("brief %v: %s kept %d bytes of bundle, want %d", brief, art.Reference, len(s.BundleJSON), len(wantRaw))
+			}
 		}
 	}
 }

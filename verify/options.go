@@ -29,6 +29,7 @@ type options struct {
 	// attestations are the predicate types required (WithAttestations).
 	attestations []string
 	briefPass    bool
+	bundleBytes  bool
 }
 
 // WithRegistry sets the go-containerregistry options (credentials,
@@ -72,6 +73,13 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n
 // step. For callers that act on the verdict, not on the report: sign's
 // lookup of what is signed already halves its CPU with it.
 func WithBriefPass() Option { return func(o *options) { o.briefPass = true } }
+
+// WithBundleBytes keeps each bundle's bytes in the report
+// (Signature.BundleJSON), for a caller that writes them elsewhere (sign's
+// skip-signed attaches a bundle found in one repository to the others).
+// Without it they are dropped once checked: a report of 1,000 images
+// holding every bundle and provenance read was most of a run's memory.
+func WithBundleBytes() Option { return func(o *options) { o.bundleBytes = true } }
 
 // Verifier checks signatures against one trusted root and one identity
 // policy. It is safe for concurrent use.

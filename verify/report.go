@@ -126,7 +126,8 @@ type Signature struct {
 	// Key is the fingerprint of the public key a key-signed signature
 	// verified with (see artifact.Requirement.PublicKey).
 	Key string `json:"key,omitempty"`
-	// BundleJSON is a bundle signature's bundle, as read (not reported).
+	// BundleJSON is a bundle signature's bundle, as read (not reported;
+	// kept only WithBundleBytes).
 	BundleJSON []byte `json:"-"`
 	// Log is the transparency log entry the signature carries.
 	Log *artifact.LogEntry `json:"log,omitempty"`
