@@ -80,11 +80,11 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		prep = nil
 		if p != nil {
 			done, err := p.finish(ctx, tag, ociSig, s.remoteOpts(ctx), &written)
-			w.readied = p.took
-			if done || err != nil {
-				if err != nil {
-					return s.pushError(err, d)
-				}
+			w.readied = p.elapsed()
+			switch {
+			case err != nil:
+				return s.pushError(err, d)
+			case done:
 				return nil
 			}
 		}
@@ -180,6 +180,16 @@ func (p *legacyPrep) run(tag name.Tag, pl []byte, opts []remote.Option) error {
 	}
 	p.base = base
 	return nil
+}
+
+// elapsed is how long the preparation took, once it is over (0 before).
+func (p *legacyPrep) elapsed() time.Duration {
+	select {
+	case <-p.done:
+		return p.took
+	default:
+		return 0
+	}
 }
 
 // finish writes the manifest of base and sig, if the tag is still where
