@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
@@ -59,7 +60,7 @@ func (v *Verifier) checkChain(e sgverify.SignedEntity, leaf *x509.Certificate, t
 		chains = c
 	}
 	if v.requireSCT {
-		if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, v.trusted); err != nil {
+		if err := v.verifySCT(chains); err != nil {
 			ch.Reason = fmt.Sprintf("the certificate chains to the trusted root, but its certificate transparency timestamp does not verify: %v", err)
 			return ch
 		}
@@ -71,6 +72,30 @@ func (v *Verifier) checkChain(e sgverify.SignedEntity, leaf *x509.Certificate, t
 		ch.Reason += "; certificate transparency timestamp verified"
 	}
 	return ch
+}
+
+// verifySCT verifies the SCT of the certificate chains once per verifier
+// (see Verifier.scts).
+func (v *Verifier) verifySCT(chains [][]*x509.Certificate) error {
+	if v.scts == nil {
+		return sgverify.VerifySignedCertificateTimestamp(chains, 1, v.trusted)
+	}
+	h := sha256.New()
+	for _, chain := range chains {
+		for _, c := range chain {
+			h.Write(c.Raw)
+		}
+		h.Write([]byte{0})
+	}
+	var k [sha256.Size]byte
+	h.Sum(k[:0])
+	if got, ok := v.scts.Load(k); ok {
+		err, _ := got.(error)
+		return err
+	}
+	err := sgverify.VerifySignedCertificateTimestamp(chains, 1, v.trusted)
+	v.scts.Store(k, err)
+	return err
 }
 
 // claimedTimes names the log time a signature claims, and whether the
