@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
@@ -366,37 +365,23 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 	if err != nil {
 		return nil, err
 	}
+	// The tag depends on the digest alone, not on the context.
+	tag, err := ociremote.AttestationTag(d, ociremote.WithRemoteOptions(s.o.remote...))
+	if err != nil {
+		return nil, err
+	}
 	var written tagState
 	return &write{
 		target: t, sig: sig, readBack: ReadBackAttestationTag,
 		push: func(ctx context.Context) error {
-			opt := s.ropts(ctx)
-			se := ociremote.SignedUnknown(d, opt)
+			se := ociremote.SignedUnknown(d, s.ropts(ctx))
 			newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithDupeDetector(samePayload{envJSON}))
 			if err != nil {
 				return s.pushError(err, d)
 			}
-			// ociremote.WriteAttestations, with the attestations image
-			// read once (see attachLegacy).
-			atts, err := newSE.Attestations()
-			if err != nil {
-				return s.pushError(err, d)
-			}
-			tag, err := ociremote.AttestationTag(d, opt)
-			if err != nil {
-				return err
-			}
-			if err := remote.Write(tag, atts, s.remoteOpts(ctx)...); err != nil {
-				return s.pushError(err, d)
-			}
-			recordDigest(atts, &written)
-			return nil
+			return s.writeTag(ctx, d, tag, newSE.Attestations, &written)
 		},
 		find: func(ctx context.Context) (string, error) {
-			tag, err := ociremote.AttestationTag(d, s.ropts(ctx))
-			if err != nil {
-				return "", err
-			}
 			if written.unchanged(tag, s.remoteOpts(ctx)) {
 				return tag.String(), nil
 			}

@@ -68,11 +68,12 @@ func (w *write) pushOnce(ctx context.Context) {
 // read-back costs no phase of its own.
 //
 // The wait is three times the longest of the run's last recentPushes
-// pushes (and at least three times the write's own): a writer that read a tag before this
-// run wrote it takes about as long to write it back — on a loaded runner,
-// up to about three times as long, measured with eight writers on one tag
-// — so after that wait a signature still there stays there (unless yet
-// another writer starts; the next round catches that too).
+// pushes (and at least three times the write's own): a writer that read a
+// tag before this run wrote it takes about as long to write it back — on a
+// loaded runner, up to about three times as long, measured with eight
+// writers on one tag — so after that wait a signature still there stays
+// there (unless yet another writer starts; the next round catches that
+// too).
 type confirmer struct {
 	s *Signer
 	// sem bounds the requests (not the waits) of all confirmations.

@@ -31,7 +31,7 @@ import (
 // signLegacy signs cosign's simple-signing payload for one repository,
 // logs it, and returns the write that appends it to the repository's
 // sha256-<digest>.sig tag, recorded in sig.
-func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signature) (*write, error) {
+func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signature) (_ *write, err error) {
 	d := t.Ref
 	*sig = Signature{Format: artifact.FormatLegacy}
 	ann := make(map[string]interface{}, len(s.o.annotations))
@@ -52,15 +52,18 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 	// The registry work that does not need the log entry runs while the
 	// entry is made.
 	prep := s.prepareLegacy(ctx, tag, pl)
+	defer func() {
+		if err != nil {
+			prep.cancel()
+		}
+	}()
 	sb, err := s.sign(ctx, &sgsign.PlainData{Data: pl}, *s.legacy, nil)
 	if err != nil {
-		prep.cancel()
 		return nil, err
 	}
 	sig.Log = sb.entry
 	rb, err := rekorBundle(sb)
 	if err != nil {
-		prep.cancel()
 		return nil, err
 	}
 	b64sig := base64.StdEncoding.EncodeToString(sb.bundle.GetMessageSignature().GetSignature())
@@ -68,7 +71,6 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		static.WithCertChain(encodeCerts(sb.chain[:1]), encodeCerts(sb.chain[1:])),
 		static.WithBundle(rb))
 	if err != nil {
-		prep.cancel()
 		return nil, err
 	}
 	var written tagState
@@ -268,17 +270,22 @@ func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, 
 	if err != nil {
 		return s.pushError(err, d)
 	}
-	// What ociremote.WriteSignatures does, with the signatures image read
-	// once: its digest is then what was written (asking newSE again reads
-	// the tag again).
-	sigs, err := newSE.Signatures()
+	return s.writeTag(ctx, d, tag, newSE.Signatures, written)
+}
+
+// writeTag writes the signatures image that image gives to tag and
+// records its digest in written: what ociremote.WriteSignatures and
+// WriteAttestations do, with the image asked for once (each ask of an
+// entity with a signature attached reads the tag again).
+func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), written *tagState) error {
+	img, err := image()
 	if err != nil {
 		return s.pushError(err, d)
 	}
-	if err := remote.Write(tag, sigs, s.remoteOpts(ctx)...); err != nil {
+	if err := remote.Write(tag, img, s.remoteOpts(ctx)...); err != nil {
 		return s.pushError(err, d)
 	}
-	recordDigest(sigs, written)
+	recordDigest(img, written)
 	return nil
 }
 
