@@ -115,6 +115,9 @@ type deployment struct {
 	signingConfig *root.SigningConfig
 	auth          registry.Auth
 	remote        []remote.Option
+	// pushes are sign's per-repository push transports, over the same
+	// credentials and transport as remote.
+	pushes *registry.Pushes
 }
 
 // setUp loads the trust material and the registry access. A trusted root
@@ -183,7 +186,7 @@ func setUp(ctx context.Context, a Artifacts, wantConfig, rekorV2 bool, env Env) 
 		}
 	}
 	var err error
-	if d.auth, d.remote, err = reg.remote(env.Transport, env.Name); err != nil {
+	if d.auth, d.remote, d.pushes, err = reg.remote(env.Transport, env.Name); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -29,18 +29,19 @@ func (c RegistryConfig) secrets() []string {
 	return out
 }
 
-// remote returns the registry credentials and the go-containerregistry
+// remote returns the registry credentials, the go-containerregistry
 // options every registry call of the run shares (one connection pool, one
-// authentication per repository). name renders settings in error messages
-// as the front end calls them.
-func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) string) (registry.Auth, []remote.Option, error) {
+// authentication per repository and scope) and the push transports sign
+// writes legacy signatures through. name renders settings in error
+// messages as the front end calls them.
+func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) string) (registry.Auth, []remote.Option, *registry.Pushes, error) {
 	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: c.GHCRHost, DockerConfigDir: c.DockerConfigDir, Name: name}
 	kc, err := auth.Keychain()
 	if err != nil {
-		return auth, nil, err
+		return auth, nil, nil, err
 	}
 	opts, err := registry.Reusing(registry.RemoteOptions(kc, t, userAgent))
-	return auth, opts, err
+	return auth, opts, registry.NewPushes(kc, t, userAgent), err
 }
 
 // userAgent names sigil to registries.

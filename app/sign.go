@@ -79,6 +79,7 @@ func RunSign(ctx context.Context, cfg SignConfig, env Env) (*Signed, error) {
 		sign.WithTrustedRoot(d.trustedRoot),
 		sign.WithIdentityToken(guardPublicLog(env.IDToken, services, cfg.AllowPublicLog, env.Name)),
 		sign.WithRegistry(d.auth, d.remote...),
+		sign.WithPushes(d.pushes),
 		sign.WithPredicates(preds...),
 	)
 	if cfg.Provenance {

@@ -12,8 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	ggstatic "github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -81,7 +79,7 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		p := prep
 		prep = nil
 		if p != nil {
-			done, err := p.finish(ctx, tag, ociSig, s.remoteOpts(ctx), &written)
+			done, err := p.finish(ctx, tag, ociSig, s.o.pushes, &written)
 			w.readied = p.elapsed()
 			switch {
 			case err != nil:
@@ -132,13 +130,17 @@ func (s *Signer) prepareLegacy(ctx context.Context, tag name.Tag, pl []byte) *le
 	go func() {
 		defer close(p.done)
 		start := time.Now()
-		p.err = p.run(tag, pl, s.remoteOpts(ctx))
+		p.err = p.run(ctx, tag, pl, s.o.pushes)
 		p.took = time.Since(start)
 	}()
 	return p
 }
 
-func (p *legacyPrep) run(tag name.Tag, pl []byte, opts []remote.Option) error {
+func (p *legacyPrep) run(ctx context.Context, tag name.Tag, pl []byte, pushes *registry.Pushes) error {
+	opts, err := pushes.Options(ctx, tag.Repository)
+	if err != nil {
+		return err
+	}
 	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(opts...))
 	if err != nil {
 		return err
@@ -172,11 +174,25 @@ func (p *legacyPrep) run(tag name.Tag, pl []byte, opts []remote.Option) error {
 	if p.config, err = img.ConfigName(); err != nil {
 		return err
 	}
+	layerDigest, err := layer.Digest()
+	if err != nil {
+		return err
+	}
+	// The layer is the payload as it is (cosign's signature layers are not
+	// compressed): both blobs are uploaded from their bytes.
 	var g errgroup.Group
-	g.Go(func() error { return remote.WriteLayer(tag.Repository, layer, opts...) })
-	g.Go(func() error {
-		return remote.WriteLayer(tag.Repository, ggstatic.NewLayer(raw, types.OCIConfigJSON), opts...)
-	})
+	for _, b := range []struct {
+		data []byte
+		want v1.Hash
+	}{{pl, layerDigest}, {raw, p.config}} {
+		g.Go(func() error {
+			h, err := pushes.UploadBlob(ctx, tag.Repository, b.data)
+			if err == nil && h != b.want {
+				err = fmt.Errorf("uploaded blob %s, want %s", h, b.want)
+			}
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -199,7 +215,7 @@ func (p *legacyPrep) elapsed() time.Duration {
 // signature could be dropped as short as reading the tag just before
 // writing it). done is false when the preparation failed or the tag has
 // moved: the caller then appends sig the long way.
-func (p *legacyPrep) finish(ctx context.Context, tag name.Tag, sig oci.Signature, opts []remote.Option, written *tagState) (done bool, err error) {
+func (p *legacyPrep) finish(ctx context.Context, tag name.Tag, sig oci.Signature, pushes *registry.Pushes, written *tagState) (done bool, err error) {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
@@ -208,6 +224,10 @@ func (p *legacyPrep) finish(ctx context.Context, tag name.Tag, sig oci.Signature
 	}
 	defer p.cancel()
 	if p.err != nil {
+		return false, nil
+	}
+	opts, err := pushes.Options(ctx, tag.Repository)
+	if err != nil {
 		return false, nil
 	}
 	desc, err := remote.Head(tag, opts...)

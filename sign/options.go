@@ -45,6 +45,7 @@ type options struct {
 	token       func(ctx context.Context) (string, error)
 	transport   http.RoundTripper
 	remote      []remote.Option
+	pushes      *registry.Pushes
 	auth        registry.Auth
 	format      artifact.Format
 	recursive   bool
@@ -96,6 +97,12 @@ func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.tra
 func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
 	return func(o *options) { o.auth, o.remote = auth, opts }
 }
+
+// WithPushes sets the per-repository push transports legacy signatures
+// are written through: the same credentials and transport as
+// WithRegistry's options (see registry.NewPushes). The default is made from
+// WithRegistry's credentials over remote.DefaultTransport.
+func WithPushes(p *registry.Pushes) Option { return func(o *options) { o.pushes = p } }
 
 // WithFormat sets the image signature formats: artifact.FormatBoth,
 // FormatBundle or FormatLegacy. The default is FormatBoth.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/httpretry"
+	"github.com/sigil-dev/sigil/registry"
 )
 
 // Signer signs artifacts under one key pair and one certificate.
@@ -60,6 +61,13 @@ func New(opts ...Option) (*Signer, error) {
 		if s.keypair, err = newKeypair(); err != nil {
 			return nil, fmt.Errorf("generating the run's key pair: %w", err)
 		}
+	}
+	if o.pushes == nil {
+		kc, err := o.auth.Keychain()
+		if err != nil {
+			return nil, err
+		}
+		o.pushes = registry.NewPushes(kc, nil, "")
 	}
 	if s.certs == nil {
 		client := &http.Client{Transport: httpretry.Service{Name: "Fulcio", Base: o.transport}}
