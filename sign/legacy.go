@@ -119,9 +119,11 @@ type legacyPrep struct {
 	// when the tag did not exist.
 	base oci.Signatures
 	at   string
-	// config is the config uploaded for base and the new layer.
-	config v1.Hash
-	err    error
+	// config is the config uploaded for base and the new layer;
+	// rawConfig its bytes, until uploaded.
+	config    v1.Hash
+	rawConfig []byte
+	err       error
 }
 
 func (s *Signer) prepareLegacy(ctx context.Context, tag name.Tag, pl []byte) *legacyPrep {
@@ -130,18 +132,53 @@ func (s *Signer) prepareLegacy(ctx context.Context, tag name.Tag, pl []byte) *le
 	go func() {
 		defer close(p.done)
 		start := time.Now()
-		p.err = p.run(ctx, tag, pl, s.o.pushes)
+		p.err = p.run(ctx, tag, pl, s.remoteOpts(ctx), s.o.pushes)
 		p.took = time.Since(start)
 	}()
 	return p
 }
 
-func (p *legacyPrep) run(ctx context.Context, tag name.Tag, pl []byte, pushes *registry.Pushes) error {
-	opts, err := pushes.Options(ctx, tag.Repository)
+func (p *legacyPrep) run(ctx context.Context, tag name.Tag, pl []byte, reads []remote.Option, pushes *registry.Pushes) error {
+	// The signature's annotations (its signature, certificate and log
+	// entry) are the manifest's; the layer, the payload as it is (cosign's
+	// signature layers are not compressed), is the same without them. It
+	// is uploaded while the tag is read (with the read's credentials, which
+	// resolving the image got), and the first upload to the repository
+	// authenticates for push meanwhile.
+	layer, err := static.NewSignature(pl, "")
 	if err != nil {
 		return err
 	}
-	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(opts...))
+	layerDigest, err := layer.Digest()
+	if err != nil {
+		return err
+	}
+	var g errgroup.Group
+	upload := func(data []byte, want v1.Hash) {
+		g.Go(func() error {
+			h, err := pushes.UploadBlob(ctx, tag.Repository, data)
+			if err == nil && h != want {
+				err = fmt.Errorf("uploaded blob %s, want %s", h, want)
+			}
+			return err
+		})
+	}
+	upload(pl, layerDigest)
+	err = p.readBase(tag, layer, reads)
+	if err == nil {
+		upload(p.rawConfig, p.config)
+	}
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	p.rawConfig = nil
+	return err
+}
+
+// readBase reads the tag's signatures into p.base (and its digest into
+// p.at), and makes the config of them and layer.
+func (p *legacyPrep) readBase(tag name.Tag, layer oci.Signature, reads []remote.Option) error {
+	base, err := ociremote.Signatures(tag, ociremote.WithRemoteOptions(reads...))
 	if err != nil {
 		return err
 	}
@@ -156,44 +193,14 @@ func (p *legacyPrep) run(ctx context.Context, tag name.Tag, pl []byte, pushes *r
 		}
 		p.at = h.String()
 	}
-	// The signature's annotations (its signature, certificate and log
-	// entry) are the manifest's; the layer and the config are the same
-	// without them.
-	layer, err := static.NewSignature(pl, "")
-	if err != nil {
-		return err
-	}
 	img, err := mutate.AppendSignatures(base, false, layer)
 	if err != nil {
 		return err
 	}
-	raw, err := img.RawConfigFile()
-	if err != nil {
+	if p.rawConfig, err = img.RawConfigFile(); err != nil {
 		return err
 	}
 	if p.config, err = img.ConfigName(); err != nil {
-		return err
-	}
-	layerDigest, err := layer.Digest()
-	if err != nil {
-		return err
-	}
-	// The layer is the payload as it is (cosign's signature layers are not
-	// compressed): both blobs are uploaded from their bytes.
-	var g errgroup.Group
-	for _, b := range []struct {
-		data []byte
-		want v1.Hash
-	}{{pl, layerDigest}, {raw, p.config}} {
-		g.Go(func() error {
-			h, err := pushes.UploadBlob(ctx, tag.Repository, b.data)
-			if err == nil && h != b.want {
-				err = fmt.Errorf("uploaded blob %s, want %s", h, b.want)
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
 		return err
 	}
 	p.base = base
