@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"golang.org/x/sync/errgroup"
@@ -76,6 +77,9 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 			}
 		}
 	}
+
+	warmed := s.warmPushes(ctx, targets, existing)
+	defer warmed()
 
 	results := make([]Image, len(targets))
 	var (
@@ -161,6 +165,39 @@ const readsPerSign = 4
 
 // reads is how many reads before signing run at once.
 func (s *Signer) reads() int { return min(readsPerSign*s.o.concurrency, setting.MaxConcurrency) }
+
+// warmPushes authenticates for push (a ping and a token) to every
+// repository a legacy signature will be written to, while the first
+// signatures are logged, rather than in each repository's first push: the
+// push's time sets the settle before reading back (see confirmer). The
+// returned function waits for it.
+func (s *Signer) warmPushes(ctx context.Context, targets []registry.Target, existing []Existing) (wait func()) {
+	if !s.o.format.Includes(artifact.FormatLegacy) {
+		return func() {}
+	}
+	seen := map[string]bool{}
+	var repos []name.Repository
+	for i, t := range targets {
+		repo := t.Ref.Context()
+		if existing[i].Legacy == nil && !seen[repo.Name()] {
+			seen[repo.Name()] = true
+			repos = append(repos, repo)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var g errgroup.Group
+		g.SetLimit(s.reads())
+		for _, repo := range repos {
+			// A failure is not kept: the push authenticates again, and
+			// reports it.
+			g.Go(func() error { _, _ = s.o.pushes.Transport(ctx, repo); return nil })
+		}
+		_ = g.Wait()
+	}()
+	return func() { <-done }
+}
 
 // findExisting looks up what the run's identity signed already, for every
 // target at once.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,13 +19,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 
 	"github.com/sigil-dev/sigil/artifact"
+	"github.com/sigil-dev/sigil/internal/testbed/authregistry"
+	"github.com/sigil-dev/sigil/internal/testbed/regtoken"
 	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/verify"
@@ -685,5 +690,80 @@ func TestSignLegacyTagMovedWhileLogging(t *testing.T) {
 				t.Errorf("%d legacy signatures, want %d:\n%s", n, want, r.Text())
 			}
 		})
+	}
+}
+
+// TestSignLegacyRequests signs images in three repositories of the GHCR
+// stand-in (token auth, no referrers API) and counts the registry's
+// requests: per repository one ping and one token for reading and one of
+// each for pushing, however many images it holds; per image the resolve,
+// the .sig tag read, two requests per blob (POST, then PUT with the
+// bytes), the HEAD that finds the tag unmoved and the manifest PUT, then
+// the read-back HEAD.
+func TestSignLegacyRequests(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		counts = map[string]int{}
+		armed  atomic.Bool
+	)
+	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if armed.Load() {
+			kind := r.URL.Path
+			switch {
+			case strings.Contains(kind, "/blobs/uploads/"):
+				kind = "uploads"
+			case strings.Contains(kind, "/manifests/sha256-"):
+				kind = ".sig"
+			case strings.Contains(kind, "/manifests/"):
+				kind = "image"
+			}
+			mu.Lock()
+			counts[r.Method+" "+kind]++
+			mu.Unlock()
+		}
+		h.ServeHTTP(rw, r)
+	}))
+	auth := registry.Auth{Credentials: []registry.Credential{{Host: host, Username: "u", Password: "p"}}}
+	kc, err := auth.Keychain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, r := range []string{"org/a:v1", "org/a:v2", "org/b:v1", "org/c:v1"} {
+		ref := host + "/" + r
+		img, _ := random.Image(64, 1)
+		if err := remote.Write(must(name.NewTag(ref)), img, remote.WithAuth(&authn.Basic{Username: "u", Password: "p"})); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	opts, err := registry.Reusing(registry.RemoteOptions(kc, nil, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy), sign.WithRegistry(auth, opts...), sign.WithPushes(registry.NewPushes(kc, nil, "test")))
+	if _, err := s.SignImages(t.Context(), refs); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(false)
+	const repos, images = 3, 4
+	want := map[string]int{
+		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
+		"HEAD image":   images,
+		"GET .sig":     images,
+		"POST uploads": 2 * images, "PUT uploads": 2 * images,
+		"HEAD .sig": 2 * images, "PUT .sig": images,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !maps.Equal(counts, want) {
+		t.Errorf("requests %v, want %v", counts, want)
 	}
 }
