@@ -91,6 +91,12 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	c := s.newConfirmer()
 	g := new(errgroup.Group)
 	g.SetLimit(s.o.concurrency)
+	// A target's slot is let go once its log entries are made: its pushes
+	// run beside the next targets' entries, at most concurrency targets'
+	// at once (a target whose pushes find no room waits, holding its
+	// slot, so the goroutines stay bounded).
+	pushing := make(chan struct{}, s.o.concurrency)
+	var pushes sync.WaitGroup
 	for i, t := range targets {
 		g.Go(func() error {
 			img, ws, err := s.signTarget(ctx, t, existing[i], reuse[t.Digest], &bundles)
@@ -99,7 +105,11 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 				img.Attestations, aws, err = s.attestTarget(ctx, t, atts, existing[i], attReuse, &attBundles)
 				ws = append(ws, aws...)
 			}
-			s.pushAll(ctx, ws, c)
+			pushing <- struct{}{}
+			pushes.Go(func() {
+				defer func() { <-pushing }()
+				s.pushAll(ctx, ws, c)
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			results[i] = img
@@ -111,6 +121,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		})
 	}
 	_ = g.Wait()
+	pushes.Wait()
 	c.wait()
 	for _, w := range writes {
 		if w.err != nil {
