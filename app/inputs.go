@@ -104,7 +104,7 @@ var Inputs = []Input{
 			"Verify: the format required, `any` (default), `bundle` or `legacy`."},
 	{Name: "concurrency", Modes: signVerify, kind: kindInt, Default: strconv.Itoa(setting.DefaultConcurrency),
 		Usage:       "artifacts handled at once, 1 to " + strconv.Itoa(setting.MaxConcurrency),
-		Description: "How many artifacts are signed, logged and pushed (or verified) at once, 1 to 256."},
+		Description: "How many artifacts are signed and logged (or verified) at once, and how many pushed beside them, 1 to 256."},
 
 	{Name: "request-timeout", Modes: signVerify, kind: kindDuration, Default: "30s",
 		Usage: "how long one request to a service may take before it is retried (4 attempts)",

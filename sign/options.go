@@ -116,8 +116,9 @@ func WithRecursive(r bool) Option { return func(o *options) { o.recursive = r } 
 // (its "optional" section, as cosign -a does). The default is none.
 func WithAnnotations(a map[string]string) Option { return func(o *options) { o.annotations = a } }
 
-// WithConcurrency bounds how many artifacts are signed and pushed at once,
-// 1 to setting.MaxConcurrency. The default is setting.DefaultConcurrency.
+// WithConcurrency bounds how many artifacts are signed (their log entries
+// made) at once, and how many are pushed at once beside them, 1 to
+// setting.MaxConcurrency. The default is setting.DefaultConcurrency.
 // What comes before signing, a read or two per reference (resolving it,
 // looking up what is signed already), runs at readsPerSign times that.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }

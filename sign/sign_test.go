@@ -767,3 +767,49 @@ func TestSignLegacyRequests(t *testing.T) {
 		t.Errorf("requests %v, want %v", counts, want)
 	}
 }
+
+// countingLog counts the entries it makes.
+type countingLog struct {
+	*virtualLog
+	n atomic.Int32
+}
+
+func (l *countingLog) GetTransparencyLogEntry(ctx context.Context, certPEM []byte, b *protobundle.Bundle) error {
+	err := l.virtualLog.GetTransparencyLogEntry(ctx, certPEM, b)
+	l.n.Add(1)
+	return err
+}
+
+// TestSignLogsWhilePushing: at concurrency 1, the next image's log entry
+// is made while the first image's signature is still being pushed (its
+// manifest PUT held until then).
+func TestSignLogsWhilePushing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	log := &countingLog{virtualLog: w.log}
+	reg := newRegistry(false)
+	var held atomic.Bool
+	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && held.CompareAndSwap(false, true) {
+			deadline := time.Now().Add(time.Minute)
+			for log.n.Load() < 2 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if log.n.Load() < 2 {
+				t.Error("the second image was not logged while the first one's signature was pushed")
+			}
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	var refs []string
+	for _, r := range []string{"org/a:v1", "org/b:v1", "org/c:v1"} {
+		push(t, 0, host+"/"+r)
+		refs = append(refs, host+"/"+r)
+	}
+	l := sign.Log{Transparency: log, URL: "https://rekor.virtual", Version: 1}
+	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy), sign.WithConcurrency(1), sign.WithLegacyLog(l), sign.WithTransparencyLog(l))
+	if _, err := s.SignImages(t.Context(), refs); err != nil {
+		t.Fatal(err)
+	}
+	verifyImages(t, w, artifact.FormatLegacy, refs...)
+}
