@@ -5,10 +5,12 @@
 // and its Targets), and the errors a user can act on when a registry
 // refuses.
 //
-// All registry I/O goes through go-containerregistry. Credentials come, in
-// this order, from explicit host=username:password entries, from the GitHub
-// token for ghcr.io, and from a Docker config directory; registries on
-// loopback addresses are spoken to over plain HTTP, as go-containerregistry
-// does for them. Error messages name the settings through Auth.Name, as
-// the caller's front end calls them.
+// Registry I/O goes through go-containerregistry, but for the small blobs
+// of a legacy signature, which Pushes uploads in two requests instead of
+// four. Credentials come, in this order, from explicit
+// host=username:password entries, from the GitHub token for ghcr.io, and
+// from a Docker config directory; registries on loopback addresses are
+// spoken to over plain HTTP, as go-containerregistry does for them. Error
+// messages name the settings through Auth.Name, as the caller's front end
+// calls them.
 package registry
