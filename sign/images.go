@@ -64,7 +64,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	reuse := map[string]*Existing{}
 	attReuse := map[string]*ExistingAttestation{}
 	for i, t := range targets {
-		if existing[i].Bundle != nil {
+		if existing[i].Bundle != nil && existing[i].BundleJSON != nil {
 			reuse[t.Digest] = &existing[i]
 		}
 		for _, pi := range atts.of[t.Ref.String()] {
@@ -218,11 +218,34 @@ func (s *Signer) findExisting(ctx context.Context, targets []registry.Target, le
 		return existing, nil
 	}
 	errs := make([]error, len(targets))
+	// A bundle names only the digest: one repository's serves every other
+	// repository of the digest that lacks it (SignImages' reuse), so only
+	// the first found of each keeps its bytes. At 1,000 images on two
+	// registries a re-run held 21 MB of them, one copy per repository.
+	var mu sync.Mutex
+	kept := map[string]bool{}
+	keep := func(b *[]byte, key string) {
+		if *b == nil {
+			return
+		}
+		if kept[key] {
+			*b = nil
+		}
+		kept[key] = true
+	}
 	g := new(errgroup.Group)
 	g.SetLimit(s.reads())
 	for i, t := range targets {
 		g.Go(func() error {
-			existing[i], errs[i] = s.o.existing(ctx, t, leaf)
+			ex, err := s.o.existing(ctx, t, leaf)
+			mu.Lock()
+			keep(&ex.BundleJSON, t.Digest)
+			for j := range ex.Attestations {
+				a := &ex.Attestations[j]
+				keep(&a.BundleJSON, fmt.Sprint(t.Digest, a.Signature.Format, a.PredicateType, a.PredicateDigest))
+			}
+			mu.Unlock()
+			existing[i], errs[i] = ex, err
 			return nil
 		})
 	}

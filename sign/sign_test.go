@@ -813,3 +813,29 @@ func TestSignLogsWhilePushing(t *testing.T) {
 	}
 	verifyImages(t, w, artifact.FormatLegacy, refs...)
 }
+
+// TestSkipSignedBundleOfTwoRepositories: a digest whose bundle two
+// repositories hold (only one keeps its bytes for the run) gets it
+// attached in a third, with no new log entry.
+func TestSkipSignedBundleOfTwoRepositories(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a, b, c := w.referrers+"/org/a:v1", w.fallback+"/org/b:v1", w.referrers+"/org/c:v1"
+	push(t, 0, a, b, c)
+	bundleOnly := sign.WithFormat(artifact.FormatBundle)
+	if _, err := newSigner(t, w, bundleOnly).SignImages(t.Context(), []string{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	before := w.log.entries()
+	images, err := newSigner(t, w, bundleOnly, sign.WithSkipSigned(finder(w))).SignImages(t.Context(), []string{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.log.entries() - before; n != 0 {
+		t.Errorf("%d new log entries, want none", n)
+	}
+	if sg := images[2].Signatures[0]; sg.AlreadySigned || sg.Log != images[0].Signatures[0].Log || sg.Location == "" {
+		t.Errorf("c's bundle %+v, want a's (and b's) attached", sg)
+	}
+	verifyImages(t, w, artifact.FormatBundle, a, b, c)
+}
