@@ -18,42 +18,8 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/testbed/authregistry"
 	"github.com/sigil-dev/sigil/internal/testbed/regtoken"
+	"github.com/sigil-dev/sigil/internal/testbed/reqcount"
 )
-
-// requestLog counts the requests a handler serves, by method and the
-// path's kind.
-type requestLog struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (l *requestLog) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind := r.URL.Path
-		switch {
-		case strings.Contains(kind, "/blobs/uploads/"):
-			kind = "uploads"
-		case strings.Contains(kind, "/blobs/"):
-			kind = "blob"
-		case strings.Contains(kind, "/manifests/"):
-			kind = "manifest"
-		}
-		l.mu.Lock()
-		l.n[r.Method+" "+kind]++
-		l.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (l *requestLog) counts() map[string]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range l.n {
-		out[k] = v
-	}
-	return out
-}
 
 // TestPushesUploadBlob uploads blobs and a manifest to the GHCR stand-in
 // (token auth) through one repository's push session: one ping and one
@@ -61,12 +27,12 @@ func (l *requestLog) counts() map[string]int {
 // the blobs are there, under their digests.
 func TestPushesUploadBlob(t *testing.T) {
 	t.Parallel()
-	log := &requestLog{n: map[string]int{}}
 	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(log.wrap(h))
+	log, counted := reqcount.Wrap(h, reqcount.RegistryKind)
+	srv := httptest.NewServer(counted)
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	auth := Auth{Credentials: []Credential{{Host: host, Username: "u", Password: "p"}}}
@@ -95,7 +61,7 @@ func TestPushesUploadBlob(t *testing.T) {
 	if err := remote.Write(tag, img, opts...); err != nil {
 		t.Fatal(err)
 	}
-	got := log.counts()
+	got := log.Counts()
 	if got["GET /v2/"] != 1 || got["GET /token"] != 1 {
 		t.Errorf("pings %d, tokens %d; want 1 and 1 for the repository (%v)", got["GET /v2/"], got["GET /token"], got)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/sigil-dev/sigil/artifact"
 	"github.com/sigil-dev/sigil/internal/testbed/authregistry"
 	"github.com/sigil-dev/sigil/internal/testbed/regtoken"
+	"github.com/sigil-dev/sigil/internal/testbed/reqcount"
 	"github.com/sigil-dev/sigil/registry"
 	"github.com/sigil-dev/sigil/sign"
 	"github.com/sigil-dev/sigil/verify"
@@ -707,28 +708,8 @@ func TestSignLegacyRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu     sync.Mutex
-		counts = map[string]int{}
-		armed  atomic.Bool
-	)
-	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if armed.Load() {
-			kind := r.URL.Path
-			switch {
-			case strings.Contains(kind, "/blobs/uploads/"):
-				kind = "uploads"
-			case strings.Contains(kind, "/manifests/sha256-"):
-				kind = ".sig"
-			case strings.Contains(kind, "/manifests/"):
-				kind = "image"
-			}
-			mu.Lock()
-			counts[r.Method+" "+kind]++
-			mu.Unlock()
-		}
-		h.ServeHTTP(rw, r)
-	}))
+	counter, counted := reqcount.Wrap(h, reqcount.RegistryKind)
+	host := serveRegistry(t, counted)
 	auth := registry.Auth{Credentials: []registry.Credential{{Host: host, Username: "u", Password: "p"}}}
 	kc, err := auth.Keychain()
 	if err != nil {
@@ -747,22 +728,20 @@ func TestSignLegacyRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	armed.Store(true)
+	counter.Reset() // the images' own pushes
 	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy), sign.WithRegistry(auth, opts...), sign.WithPushes(registry.NewPushes(kc, nil, "test")))
 	if _, err := s.SignImages(t.Context(), refs); err != nil {
 		t.Fatal(err)
 	}
-	armed.Store(false)
+	counts := counter.Counts()
 	const repos, images = 3, 4
 	want := map[string]int{
 		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
-		"HEAD image":   images,
-		"GET .sig":     images,
-		"POST uploads": 2 * images, "PUT uploads": 2 * images,
+		"HEAD manifest": images,
+		"GET .sig":      images,
+		"POST uploads":  2 * images, "PUT uploads": 2 * images,
 		"HEAD .sig": 2 * images, "PUT .sig": images,
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !maps.Equal(counts, want) {
 		t.Errorf("requests %v, want %v", counts, want)
 	}
