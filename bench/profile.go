@@ -13,7 +13,7 @@ import (
 // profile signs (both formats), verifies and signs again (everything
 // already signed) one fresh set of n images with the profiling build of
 // sigil, outside the measured runs, and writes nN-STEP.cpu.pprof,
-// .allocs.pprof, .block.pprof and .samples (goroutines and open files over
+// .allocs.pprof, .peakheap.pprof (live heap at its peak), .block.pprof and .samples (goroutines and open files over
 // the run) for each (sign, verify, resign) into the profile directory,
 // then prints the top of each CPU profile. What the samples show is kept
 // for the report (resources).
@@ -50,6 +50,7 @@ func (b *bench) profile(ctx context.Context, n int) error {
 		env := append(slices.Clone(b.sigilEnv()),
 			"SIGIL_CPUPROFILE="+base+".cpu.pprof",
 			"SIGIL_MEMPROFILE="+base+".allocs.pprof",
+			"SIGIL_PEAKHEAPPROFILE="+base+".peakheap.pprof",
 			"SIGIL_BLOCKPROFILE="+base+".block.pprof",
 			"SIGIL_SAMPLES="+base+".samples")
 		sm, err := measure(ctx, b.f.Proxy, env, b.home, [][]string{step.cmd})

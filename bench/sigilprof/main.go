@@ -1,8 +1,9 @@
 // Command sigilprof is sigil's command-line tool with profiling: it runs
 // app.CLI exactly as sigil's main does outside GitHub Actions, writing a CPU
 // profile to $SIGIL_CPUPROFILE, a heap profile (at exit) to
-// $SIGIL_MEMPROFILE and a block profile (waits of a millisecond or more) to
-// $SIGIL_BLOCKPROFILE, and every 100 ms a line "MS GOROUTINES FDS" (time
+// $SIGIL_MEMPROFILE, a heap profile at the run's peak live heap to
+// $SIGIL_PEAKHEAPPROFILE, a block profile (waits of a millisecond or more)
+// to $SIGIL_BLOCKPROFILE, and every 100 ms a line "MS GOROUTINES FDS" (time
 // since start, live goroutines, open file descriptors) to $SIGIL_SAMPLES.
 // `go run ./bench -profile DIR -sigil-prof BIN` uses it;
 // it is not shipped.
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -47,6 +49,9 @@ func main() {
 		defer f.Close()
 		go sample(f, time.Now())
 	}
+	if p := os.Getenv("SIGIL_PEAKHEAPPROFILE"); p != "" {
+		go peakHeap(p)
+	}
 	code := app.CLI(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, app.Env{})
 	stop()
 	pprof.StopCPUProfile()
@@ -74,5 +79,30 @@ func sample(w io.Writer, start time.Time) {
 			fds = len(d) - 1 // the directory being read
 		}
 		fmt.Fprintf(w, "%d %d %d\n", time.Since(start).Milliseconds(), runtime.NumGoroutine(), fds)
+	}
+}
+
+// peakHeap writes the heap profile to path whenever a collection has left
+// more live heap than any before it, so that the file ends up holding what
+// was live at the run's peak (a heap profile at exit shows only what is
+// left then). It looks every 10 ms; a peak between two collections it
+// misses is at most one cycle's growth.
+func peakHeap(path string) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	var peak, cycles uint64
+	for t := time.NewTicker(10 * time.Millisecond); ; <-t.C {
+		metrics.Read(s)
+		live, c := s[0].Value.Uint64(), s[1].Value.Uint64()
+		if c == cycles || live <= peak {
+			continue
+		}
+		cycles, peak = c, live
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sigilprof:", err)
+			return
+		}
+		_ = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
 	}
 }
