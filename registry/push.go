@@ -80,6 +80,11 @@ func (p *Pushes) Transport(ctx context.Context, repo name.Repository) (http.Roun
 	return rt, nil
 }
 
+// Forget lets go of repo's push session (its token and transport) once
+// the run has nothing more to write there; a later write authenticates
+// again.
+func (p *Pushes) Forget(repo name.Repository) { p.repos.Delete(repo.Name()) }
+
 // Options returns go-containerregistry options for calls on repo through
 // its push transport, bound to ctx: no ping or token of their own.
 func (p *Pushes) Options(ctx context.Context, repo name.Repository) ([]remote.Option, error) {

@@ -193,7 +193,7 @@ func TestUploadLocation(t *testing.T) {
 }
 
 // TestPushesRetryHandshake: a failed handshake is not kept; the next call
-// authenticates again.
+// authenticates again. Neither is a forgotten session.
 func TestPushesRetryHandshake(t *testing.T) {
 	t.Parallel()
 	var (
@@ -230,5 +230,17 @@ func TestPushesRetryHandshake(t *testing.T) {
 	defer mu.Unlock()
 	if pings != 2 {
 		t.Errorf("%d pings, want 2 (the failed one, then one kept)", pings)
+	}
+	mu.Unlock()
+	// A forgotten session is made again on the next use, once.
+	p.Forget(repo)
+	for range 2 {
+		if _, err := p.Transport(t.Context(), repo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	if pings != 3 {
+		t.Errorf("%d pings, want 3 (one more after Forget)", pings)
 	}
 }

@@ -203,7 +203,7 @@ func (s *Signer) planAttestations(ctx context.Context, refs []string, targets []
 }
 
 func (pa *imageAttestations) statement(ctx context.Context, s *Signer, i int, digest string) ([]byte, error) {
-	return pa.statements.do(fmt.Sprint(i, digest), func() ([]byte, error) {
+	return pa.statements.do(digest, fmt.Sprint(i), func() ([]byte, error) {
 		return s.statement(ctx, pa.preds[i], pa.subjects[i][digest])
 	})
 }
@@ -276,9 +276,9 @@ func (s *Signer) attestTarget(ctx context.Context, t registry.Target, pa *imageA
 			if err != nil {
 				return nil, nil, err
 			}
-			sb, err := bundles.do(key, func() (*signed, error) { return s.signAttestation(ctx, st, s.tlog, s.tsas) })
+			sb, err := bundles.do(t.Digest, fmt.Sprint(i), func() (*signed, error) { return s.signAttestation(ctx, st, s.tlog, s.tsas) })
 			if err == nil && f == artifact.FormatLegacy && s.tlog.Version != 1 {
-				sb, err = bundles.do("legacy "+key, func() (*signed, error) { return s.signAttestation(ctx, st, *s.legacy, nil) })
+				sb, err = bundles.do(t.Digest, fmt.Sprint("legacy ", i), func() (*signed, error) { return s.signAttestation(ctx, st, *s.legacy, nil) })
 			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("attesting %s: %w", p.Kind, err)
@@ -325,7 +325,11 @@ func (s *Signer) attestationWrite(t registry.Target, sig *Signature, predicateTy
 	return &write{
 		target: t, sig: sig, readBack: ReadBackReferrers,
 		push: func(ctx context.Context) error {
-			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, predicateType, s.ropts(ctx)); err != nil {
+			opts, err := s.pushOpts(ctx, d)
+			if err != nil {
+				return err
+			}
+			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, predicateType, ociremote.WithRemoteOptions(opts...)); err != nil {
 				return s.pushError(err, d)
 			}
 			return nil

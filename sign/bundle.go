@@ -46,13 +46,29 @@ func (s *Signer) bundleWrite(t registry.Target, sig *Signature, sb []byte) *writ
 	return &write{
 		target: t, sig: sig, readBack: ReadBackReferrers,
 		push: func(ctx context.Context) error {
-			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, artifact.CosignSignPredicateType, s.ropts(ctx)); err != nil {
+			opts, err := s.pushOpts(ctx, d)
+			if err != nil {
+				return err
+			}
+			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, artifact.CosignSignPredicateType, ociremote.WithRemoteOptions(opts...)); err != nil {
 				return s.pushError(err, d)
 			}
 			return nil
 		},
 		find: func(ctx context.Context) (string, error) { return s.findBundle(ctx, d, sb) },
 	}
+}
+
+// pushOpts are the go-containerregistry options of a write to d's
+// repository, bound to ctx: through the repository's push session, whose
+// one ping and token serve every write of the run there (go-containerregistry's
+// own writer would authenticate once more, and keep that for the run too).
+func (s *Signer) pushOpts(ctx context.Context, d name.Digest) ([]remote.Option, error) {
+	opts, err := s.o.pushes.Options(ctx, d.Context())
+	if err != nil {
+		return nil, s.pushError(err, d)
+	}
+	return opts, nil
 }
 
 // findBundle reads the referrers of d, through the referrers API or the tag

@@ -97,7 +97,19 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	// slot, so the goroutines stay bounded).
 	pushing := make(chan struct{}, s.o.concurrency)
 	var pushes sync.WaitGroup
-	for i, t := range targets {
+	// A digest's bundles and statements are let go once its last target
+	// has taken them (the writes hold what they push); signingOrder keeps
+	// that soon after they are made.
+	left := map[string]int{}
+	// A repository's push session is let go once its last target's first
+	// pushes are done (a rewrite while confirming authenticates again).
+	pushLeft := map[string]int{}
+	for _, t := range targets {
+		left[t.Digest]++
+		pushLeft[t.Ref.Context().Name()]++
+	}
+	for _, i := range signingOrder(targets, s.o.concurrency) {
+		t := targets[i]
 		g.Go(func() error {
 			img, ws, err := s.signTarget(ctx, t, existing[i], reuse[t.Digest], &bundles)
 			if err == nil {
@@ -105,10 +117,26 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 				img.Attestations, aws, err = s.attestTarget(ctx, t, atts, existing[i], attReuse, &attBundles)
 				ws = append(ws, aws...)
 			}
+			mu.Lock()
+			left[t.Digest]--
+			last := left[t.Digest] == 0
+			mu.Unlock()
+			if last {
+				bundles.forget(t.Digest)
+				attBundles.forget(t.Digest)
+				atts.statements.forget(t.Digest)
+			}
 			pushing <- struct{}{}
 			pushes.Go(func() {
 				defer func() { <-pushing }()
 				s.pushAll(ctx, ws, c)
+				mu.Lock()
+				pushLeft[t.Ref.Context().Name()]--
+				last := pushLeft[t.Ref.Context().Name()] == 0
+				mu.Unlock()
+				if last {
+					s.o.pushes.Forget(t.Ref.Context())
+				}
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -139,6 +167,45 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// signingOrder is the order in which targets are signed, as indexes into
+// targets: digests in the order they first appear, taken concurrency at a
+// time, and of each such round of digests, every digest's first target,
+// then every digest's second, and so on. A digest's bundle is signed by
+// its first target and attached by the others, so the others follow
+// closely enough for it to be let go soon after (listed as workflows list
+// them, all of one registry's references before the other's, every
+// digest's bundle would be held until half the run is done: at 1,000
+// images, a sixth of its memory), yet far enough not to wait for it: by
+// the time a slot is free for the next round, the round before has made
+// its entries.
+func signingOrder(targets []registry.Target, concurrency int) []int {
+	var digests []string
+	of := map[string][]int{}
+	for i, t := range targets {
+		if _, ok := of[t.Digest]; !ok {
+			digests = append(digests, t.Digest)
+		}
+		of[t.Digest] = append(of[t.Digest], i)
+	}
+	order := make([]int, 0, len(targets))
+	for len(digests) > 0 {
+		round := digests[:min(concurrency, len(digests))]
+		digests = digests[len(round):]
+		for k := 0; ; k++ {
+			n := len(order)
+			for _, d := range round {
+				if k < len(of[d]) {
+					order = append(order, of[d][k])
+				}
+			}
+			if len(order) == n {
+				break
+			}
+		}
+	}
+	return order
 }
 
 // pushAll pushes a target's writes and hands each to c to confirm. Writes
@@ -178,19 +245,18 @@ const readsPerSign = 4
 func (s *Signer) reads() int { return min(readsPerSign*s.o.concurrency, setting.MaxConcurrency) }
 
 // warmPushes authenticates for push (a ping and a token) to every
-// repository a legacy signature will be written to, while the first
-// signatures are logged, rather than in each repository's first push: the
-// push's time sets the settle before reading back (see confirmer). The
-// returned function waits for it.
+// repository a signature will be written to, while the first signatures
+// are logged, rather than in each repository's first push: the push's
+// time sets the settle before reading back (see confirmer). The returned
+// function waits for it.
 func (s *Signer) warmPushes(ctx context.Context, targets []registry.Target, existing []Existing) (wait func()) {
-	if !s.o.format.Includes(artifact.FormatLegacy) {
-		return func() {}
-	}
 	seen := map[string]bool{}
 	var repos []name.Repository
 	for i, t := range targets {
 		repo := t.Ref.Context()
-		if existing[i].Legacy == nil && !seen[repo.Name()] {
+		writes := s.o.format.Includes(artifact.FormatLegacy) && existing[i].Legacy == nil ||
+			s.o.format.Includes(artifact.FormatBundle) && existing[i].Bundle == nil
+		if writes && !seen[repo.Name()] {
 			seen[repo.Name()] = true
 			repos = append(repos, repo)
 		}
@@ -346,7 +412,7 @@ func (s *Signer) signTarget(ctx context.Context, t registry.Target, ex Existing,
 			writes = append(writes, s.bundleWrite(t, sig, reuse.BundleJSON))
 		case f == artifact.FormatBundle:
 			// One statement per digest: it names no repository.
-			sb, err := bundles.do(t.Digest, func() (*signed, error) {
+			sb, err := bundles.do(t.Digest, "", func() (*signed, error) {
 				sb, err := s.signStatement(ctx, t.Ref)
 				if err != nil {
 					return nil, err

@@ -309,7 +309,11 @@ func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, imag
 	if err != nil {
 		return s.pushError(err, d)
 	}
-	if err := remote.Write(tag, img, s.remoteOpts(ctx)...); err != nil {
+	opts, err := s.pushOpts(ctx, d)
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(tag, img, opts...); err != nil {
 		return s.pushError(err, d)
 	}
 	recordDigest(img, written)

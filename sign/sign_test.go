@@ -175,6 +175,48 @@ func TestSignOneDigestInTwoRepositories(t *testing.T) {
 	verifyImages(t, w, artifact.FormatLegacy, a, b)
 }
 
+// TestSignDigestsOnceAcrossRounds: digests in three repositories each,
+// more of them than the concurrency, listed one repository after another:
+// each digest's bundle and attestation are logged once and attached in
+// every repository (a digest's results are let go after its last
+// repository has them; one let go too soon would be logged again).
+func TestSignDigestsOnceAcrossRounds(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	other := serveRegistry(t, newRegistry(true))
+	const digests = 5
+	var refs []string
+	for _, host := range []string{w.referrers, w.fallback, other} {
+		for i := range digests {
+			refs = append(refs, fmt.Sprintf("%s/org/app%d:v1", host, i))
+		}
+	}
+	for i := range digests {
+		push(t, 0, refs[i], refs[digests+i], refs[2*digests+i])
+	}
+	const predicateType = "https://example.com/test-result/v1"
+	s := newSigner(t, w, sign.WithConcurrency(2), sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: refs}))
+	images, err := s.SignImages(t.Context(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images) != len(refs) {
+		t.Fatalf("%d images, want %d", len(images), len(refs))
+	}
+	// Per digest: 1 bundle, 1 legacy signature per repository, 1
+	// attestation.
+	if n, want := w.log.entries(), digests*(1+3+1); n != want {
+		t.Errorf("%d log entries, want %d", n, want)
+	}
+	for i, img := range images {
+		if img.Repository != strings.Split(refs[i], ":v1")[0] {
+			t.Errorf("result %d is %s, want the order of the references (%s)", i, img.Repository, refs[i])
+		}
+	}
+	verifyImages(t, w, artifact.FormatBundle, refs...)
+	verifyImages(t, w, artifact.FormatLegacy, refs...)
+}
+
 func TestSignKeepsExistingSignatures(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

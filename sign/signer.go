@@ -303,10 +303,12 @@ func (m *tokenMemo) last(ctx context.Context) (string, error) {
 	return m.get(ctx)
 }
 
-// onceMap runs f once per key and shares its result.
+// onceMap runs f once per key and shares its result. Keys are grouped
+// (by digest): forget lets go of a group's results once nothing will ask
+// for them again.
 type onceMap[T any] struct {
 	mu sync.Mutex
-	m  map[string]*onceValue[T]
+	m  map[string]map[string]*onceValue[T]
 }
 
 type onceValue[T any] struct {
@@ -315,17 +317,37 @@ type onceValue[T any] struct {
 	err  error
 }
 
-func (m *onceMap[T]) do(key string, f func() (T, error)) (T, error) {
+func (m *onceMap[T]) do(group, key string, f func() (T, error)) (T, error) {
 	m.mu.Lock()
 	if m.m == nil {
-		m.m = map[string]*onceValue[T]{}
+		m.m = map[string]map[string]*onceValue[T]{}
 	}
-	ov, ok := m.m[key]
+	g := m.m[group]
+	if g == nil {
+		g = map[string]*onceValue[T]{}
+		m.m[group] = g
+	}
+	ov, ok := g[key]
 	if !ok {
 		ov = &onceValue[T]{}
-		m.m[key] = ov
+		g[key] = ov
 	}
 	m.mu.Unlock()
 	ov.once.Do(func() { ov.v, ov.err = f() })
 	return ov.v, ov.err
+}
+
+// forget drops group's results: a later do of one of its keys runs f
+// again.
+func (m *onceMap[T]) forget(group string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, group)
+}
+
+// len is how many groups are held.
+func (m *onceMap[T]) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.m)
 }
