@@ -78,7 +78,8 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		}
 	}
 
-	warmed := s.warmPushes(ctx, targets, existing)
+	order := signingOrder(targets, s.o.concurrency)
+	warmed := s.warmPushes(ctx, targets, order, existing)
 	defer warmed()
 
 	results := make([]Image, len(targets))
@@ -108,7 +109,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		left[t.Digest]++
 		pushLeft[t.Ref.Context().Name()]++
 	}
-	for _, i := range signingOrder(targets, s.o.concurrency) {
+	for _, i := range order {
 		t := targets[i]
 		g.Go(func() error {
 			img, ws, err := s.signTarget(ctx, t, existing[i], reuse[t.Digest], &bundles)
@@ -247,12 +248,14 @@ func (s *Signer) reads() int { return min(readsPerSign*s.o.concurrency, setting.
 // warmPushes authenticates for push (a ping and a token) to every
 // repository a signature will be written to, while the first signatures
 // are logged, rather than in each repository's first push: the push's
-// time sets the settle before reading back (see confirmer). The returned
+// time sets the settle before reading back (see confirmer). Repositories
+// are taken in the order targets are signed (order). The returned
 // function waits for it.
-func (s *Signer) warmPushes(ctx context.Context, targets []registry.Target, existing []Existing) (wait func()) {
+func (s *Signer) warmPushes(ctx context.Context, targets []registry.Target, order []int, existing []Existing) (wait func()) {
 	seen := map[string]bool{}
 	var repos []name.Repository
-	for i, t := range targets {
+	for _, i := range order {
+		t := targets[i]
 		repo := t.Ref.Context()
 		writes := s.o.format.Includes(artifact.FormatLegacy) && existing[i].Legacy == nil ||
 			s.o.format.Includes(artifact.FormatBundle) && existing[i].Bundle == nil

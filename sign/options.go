@@ -98,8 +98,9 @@ func WithRegistry(auth registry.Auth, opts ...remote.Option) Option {
 	return func(o *options) { o.auth, o.remote = auth, opts }
 }
 
-// WithPushes sets the per-repository push transports legacy signatures
-// are written through: the same credentials and transport as
+// WithPushes sets the per-repository push transports signatures and
+// attestations are written through (reads go through WithRegistry's
+// options): the same credentials and transport as
 // WithRegistry's options (see registry.NewPushes). The default is made from
 // WithRegistry's credentials over remote.DefaultTransport.
 func WithPushes(p *registry.Pushes) Option { return func(o *options) { o.pushes = p } }
