@@ -178,7 +178,8 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 // closely enough for it to be let go soon after (listed as workflows list
 // them, all of one registry's references before the other's, every
 // digest's bundle would be held until half the run is done: at 1,000
-// images, a sixth of its memory), yet far enough not to wait for it: by
+// images, a quarter of the live heap in both formats and over a third
+// with provenance), yet far enough not to wait for it: by
 // the time a slot is free for the next round, the round before has made
 // its entries.
 func signingOrder(targets []registry.Target, concurrency int) []int {
