@@ -101,13 +101,13 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 	// A digest's bundles and statements are let go once its last target
 	// has taken them (the writes hold what they push); signingOrder keeps
 	// that soon after they are made.
-	left := map[string]int{}
+	var left countdown
 	// A repository's push session is let go once its last target's first
 	// pushes are done (a rewrite while confirming authenticates again).
-	pushLeft := map[string]int{}
+	var pushLeft countdown
 	for _, t := range targets {
-		left[t.Digest]++
-		pushLeft[t.Ref.Context().Name()]++
+		left.add(t.Digest)
+		pushLeft.add(t.Ref.Context().Name())
 	}
 	for _, i := range order {
 		t := targets[i]
@@ -118,11 +118,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 				img.Attestations, aws, err = s.attestTarget(ctx, t, atts, existing[i], attReuse, &attBundles)
 				ws = append(ws, aws...)
 			}
-			mu.Lock()
-			left[t.Digest]--
-			last := left[t.Digest] == 0
-			mu.Unlock()
-			if last {
+			if left.done(t.Digest) {
 				bundles.forget(t.Digest)
 				attBundles.forget(t.Digest)
 				atts.statements.forget(t.Digest)
@@ -131,11 +127,7 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 			pushes.Go(func() {
 				defer func() { <-pushing }()
 				s.pushAll(ctx, ws, c)
-				mu.Lock()
-				pushLeft[t.Ref.Context().Name()]--
-				last := pushLeft[t.Ref.Context().Name()] == 0
-				mu.Unlock()
-				if last {
+				if pushLeft.done(t.Ref.Context().Name()) {
 					s.o.pushes.Forget(t.Ref.Context())
 				}
 			})
@@ -168,6 +160,30 @@ func (s *Signer) SignImages(ctx context.Context, refs []string) ([]Image, error)
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// countdown counts, per key, the targets not yet done.
+type countdown struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// add counts one more target of key.
+func (c *countdown) add(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[key]++
+}
+
+// done counts one target of key done, and reports whether it was the last.
+func (c *countdown) done(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[key]--
+	return c.n[key] == 0
 }
 
 // signingOrder is the order in which targets are signed, as indexes into
