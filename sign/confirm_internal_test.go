@@ -46,3 +46,31 @@ func repeat(d time.Duration, n int) []time.Duration {
 	}
 	return out
 }
+
+// TestPushTimeCountsPreparationOnce: a push's time is the union of its own
+// and of the preparation begun before it, so the part of the preparation
+// the push waited for is not counted twice.
+func TestPushTimeCountsPreparationOnce(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tests := []struct {
+		name       string
+		prep       span
+		start, end int
+		want       time.Duration
+	}{
+		{"no preparation", span{}, 0, 100, 100 * time.Millisecond},
+		{"preparation over before the push", span{at(-300), at(-100)}, 0, 50, 250 * time.Millisecond},
+		{"push waited for the preparation", span{at(-300), at(100)}, 0, 150, 450 * time.Millisecond},
+		{"preparation ended as the push began", span{at(-200), at(0)}, 0, 80, 280 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := pushTime(at(tc.start), at(tc.end), tc.prep); got != tc.want {
+				t.Errorf("pushTime = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 		prep = nil
 		if p != nil {
 			done, err := p.finish(ctx, tag, ociSig, s.o.pushes, &written)
-			w.readied = p.elapsed()
+			w.readied = p.when()
 			switch {
 			case err != nil:
 				return s.pushError(err, d)
@@ -112,9 +112,9 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 type legacyPrep struct {
 	done   chan struct{}
 	cancel context.CancelFunc
-	// took is how long the preparation took; it counts in the push's time
-	// (the confirmer's settle).
-	took time.Duration
+	// ran is when the preparation ran, set when it is done; it counts in
+	// the push's time (the confirmer's settle).
+	ran span
 	// base is the tag's signatures as read; at its manifest digest, ""
 	// when the tag did not exist.
 	base oci.Signatures
@@ -131,9 +131,9 @@ func (s *Signer) prepareLegacy(ctx context.Context, tag name.Tag, pl []byte) *le
 	p := &legacyPrep{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(p.done)
-		start := time.Now()
+		began := time.Now()
 		p.err = p.run(ctx, tag, pl, s.remoteOpts(ctx), s.o.pushes)
-		p.took = time.Since(start)
+		p.ran = span{began, time.Now()}
 	}()
 	return p
 }
@@ -207,13 +207,14 @@ func (p *legacyPrep) readBase(tag name.Tag, layer oci.Signature, reads []remote.
 	return nil
 }
 
-// elapsed is how long the preparation took, once it is over (0 before).
-func (p *legacyPrep) elapsed() time.Duration {
+// when is when the preparation ran, once it is over (zero before: a push
+// cancelled while it runs does not wait for it).
+func (p *legacyPrep) when() span {
 	select {
 	case <-p.done:
-		return p.took
+		return p.ran
 	default:
-		return 0
+		return span{}
 	}
 }
 
