@@ -383,7 +383,7 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 			if err != nil {
 				return s.pushError(err, d)
 			}
-			return s.writeTag(ctx, d, tag, newSE.Attestations, &written)
+			return s.writeTag(ctx, d, tag, newSE.Attestations, att, &written)
 		},
 		find: func(ctx context.Context) (string, error) {
 			if written.unchanged(tag, s.remoteOpts(ctx)) {

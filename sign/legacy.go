@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -155,13 +156,7 @@ func (p *legacyPrep) run(ctx context.Context, tag name.Tag, pl []byte, reads []r
 	}
 	var g errgroup.Group
 	upload := func(data []byte, want v1.Hash) {
-		g.Go(func() error {
-			h, err := pushes.UploadBlob(ctx, tag.Repository, data)
-			if err == nil && h != want {
-				err = fmt.Errorf("uploaded blob %s, want %s", h, want)
-			}
-			return err
-		})
+		g.Go(func() error { return uploadBlob(ctx, pushes, tag.Repository, data, want) })
 	}
 	upload(pl, layerDigest)
 	err = p.readBase(tag, layer, reads)
@@ -298,14 +293,15 @@ func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, 
 	if err != nil {
 		return s.pushError(err, d)
 	}
-	return s.writeTag(ctx, d, tag, newSE.Signatures, written)
+	return s.writeTag(ctx, d, tag, newSE.Signatures, sig, written)
 }
 
-// writeTag writes the signatures image that image gives to tag and
-// records its digest in written: what ociremote.WriteSignatures and
-// WriteAttestations do, with the image asked for once (each ask of an
-// entity with a signature attached reads the tag again).
-func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), written *tagState) error {
+// writeTag writes the signatures image that image gives (the tag's, with
+// fresh appended unless it was there) to tag and records its digest in
+// written: what ociremote.WriteSignatures and WriteAttestations do, with
+// the image asked for once (each ask of an entity with a signature
+// attached reads the tag again), and with fewer requests (putTag).
+func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), fresh oci.Signature, written *tagState) error {
 	img, err := image()
 	if err != nil {
 		return s.pushError(err, d)
@@ -314,11 +310,85 @@ func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, imag
 	if err != nil {
 		return err
 	}
-	if err := remote.Write(tag, img, opts...); err != nil {
+	if err := s.putTag(ctx, tag, img, fresh, opts); err != nil {
 		return s.pushError(err, d)
 	}
 	recordDigest(img, written)
 	return nil
+}
+
+// putTag writes img to tag. Its layers other than fresh's were read from
+// the tag, so the registry holds them: only fresh's layer and the config
+// are uploaded, side by side, each a POST then a PUT through the
+// repository's push session, then the manifest is put. go-containerregistry's
+// writer asks for every blob first and uploads in four requests: a .att
+// write after a provenance's log entry took six round trips, now four.
+// When the registry says a blob the manifest names is missing,
+// go-containerregistry's writer, which asks for each, writes it all.
+func (s *Signer) putTag(ctx context.Context, tag name.Tag, img oci.Signatures, fresh oci.Signature, opts []remote.Option) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	fd, err := fresh.Digest()
+	if err != nil {
+		return err
+	}
+	layer, err := layerBytes(fresh)
+	if err != nil {
+		return err
+	}
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	var g errgroup.Group
+	g.Go(func() error { return uploadBlob(ctx, s.o.pushes, tag.Repository, layer, fd) })
+	g.Go(func() error { return uploadBlob(ctx, s.o.pushes, tag.Repository, config, m.Config.Digest) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	err = remote.Put(tag, img, opts...)
+	if blobUnknown(err) {
+		return remote.Write(tag, img, opts...)
+	}
+	return err
+}
+
+// uploadBlob uploads data to repo through its push session and checks
+// that it is the blob want.
+func uploadBlob(ctx context.Context, pushes *registry.Pushes, repo name.Repository, data []byte, want v1.Hash) error {
+	h, err := pushes.UploadBlob(ctx, repo, data)
+	if err == nil && h != want {
+		err = fmt.Errorf("uploaded blob %s, want %s", h, want)
+	}
+	return err
+}
+
+// layerBytes are l's bytes as stored: a signature's or attestation's
+// layer is small (its payload, uncompressed).
+func layerBytes(l v1.Layer) ([]byte, error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// blobUnknown tells a registry's refusal of a manifest for a blob it does
+// not hold.
+func blobUnknown(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		if d.Code == transport.BlobUnknownErrorCode || d.Code == transport.ManifestBlobUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
 
 // recordDigest records the manifest digest of img, the signatures image

@@ -736,6 +736,50 @@ func TestSignLegacyTagMovedWhileLogging(t *testing.T) {
 	}
 }
 
+// countedGHCR is a GHCR stand-in (token auth, no referrers API) whose
+// requests are counted, holding an image at each of refs.
+type countedGHCR struct {
+	counter *reqcount.Counter
+	auth    registry.Auth
+	kc      authn.Keychain
+	opts    []remote.Option
+	refs    []string
+}
+
+// newCountedGHCR serves a counted GHCR stand-in with a random image pushed
+// to each of repoTags (repository:tag); the pushes are not counted.
+func newCountedGHCR(t *testing.T, repoTags ...string) *countedGHCR {
+	t.Helper()
+	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, counted := reqcount.Wrap(h, reqcount.RegistryKind)
+	host := serveRegistry(t, counted)
+	g := &countedGHCR{counter: counter, auth: registry.Auth{Credentials: []registry.Credential{{Host: host, Username: "u", Password: "p"}}}}
+	if g.kc, err = g.auth.Keychain(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range repoTags {
+		ref := host + "/" + r
+		img, _ := random.Image(64, 1)
+		if err := remote.Write(must(name.NewTag(ref)), img, remote.WithAuth(&authn.Basic{Username: "u", Password: "p"})); err != nil {
+			t.Fatal(err)
+		}
+		g.refs = append(g.refs, ref)
+	}
+	if g.opts, err = registry.Reusing(registry.RemoteOptions(g.kc, nil, "test")); err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	return g
+}
+
+// options are the signer options that read and write through g.
+func (g *countedGHCR) options() []sign.Option {
+	return []sign.Option{sign.WithRegistry(g.auth, g.opts...), sign.WithPushes(registry.NewPushes(g.kc, nil, "test"))}
+}
+
 // TestSignLegacyRequests signs images in three repositories of the GHCR
 // stand-in (token auth, no referrers API) and counts the registry's
 // requests: per repository one ping and one token for reading and one of
@@ -746,36 +790,12 @@ func TestSignLegacyTagMovedWhileLogging(t *testing.T) {
 func TestSignLegacyRequests(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
-	if err != nil {
+	g := newCountedGHCR(t, "org/a:v1", "org/a:v2", "org/b:v1", "org/c:v1")
+	s := newSigner(t, w, append(g.options(), sign.WithFormat(artifact.FormatLegacy))...)
+	if _, err := s.SignImages(t.Context(), g.refs); err != nil {
 		t.Fatal(err)
 	}
-	counter, counted := reqcount.Wrap(h, reqcount.RegistryKind)
-	host := serveRegistry(t, counted)
-	auth := registry.Auth{Credentials: []registry.Credential{{Host: host, Username: "u", Password: "p"}}}
-	kc, err := auth.Keychain()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var refs []string
-	for _, r := range []string{"org/a:v1", "org/a:v2", "org/b:v1", "org/c:v1"} {
-		ref := host + "/" + r
-		img, _ := random.Image(64, 1)
-		if err := remote.Write(must(name.NewTag(ref)), img, remote.WithAuth(&authn.Basic{Username: "u", Password: "p"})); err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, ref)
-	}
-	opts, err := registry.Reusing(registry.RemoteOptions(kc, nil, "test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter.Reset() // the images' own pushes
-	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy), sign.WithRegistry(auth, opts...), sign.WithPushes(registry.NewPushes(kc, nil, "test")))
-	if _, err := s.SignImages(t.Context(), refs); err != nil {
-		t.Fatal(err)
-	}
-	counts := counter.Counts()
+	counts := g.counter.Counts()
 	const repos, images = 3, 4
 	want := map[string]int{
 		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
@@ -786,6 +806,99 @@ func TestSignLegacyRequests(t *testing.T) {
 	}
 	if !maps.Equal(counts, want) {
 		t.Errorf("requests %v, want %v", counts, want)
+	}
+}
+
+// TestSignLegacyAttestationRequests attests one image in the legacy
+// format on the GHCR stand-in and counts the registry's requests: the
+// .att tag is read once, the attestation's layer and the new config are
+// uploaded in two requests each (POST, then PUT with the bytes), with no
+// HEAD asking for blobs first and no PATCH, and the manifest is put once.
+func TestSignLegacyAttestationRequests(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	g := newCountedGHCR(t, "org/app:v1")
+	ref := g.refs[0]
+	const predicateType = "https://example.com/test-result/v1"
+	s := newSigner(t, w, append(g.options(), sign.WithFormat(artifact.FormatLegacy),
+		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))...)
+	images, err := s.SignImages(t.Context(), []string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := images[0].Attestations; len(a) != 1 || a[0].Location == "" || a[0].Error != "" {
+		t.Fatalf("attestations %+v, want one, written", a)
+	}
+	// The .sig and .att tags count together (".sig": a sha256- tag). The
+	// signature: its tag read, two blobs, the HEAD that finds the tag
+	// unmoved, the PUT, the read-back HEAD. The attestation: its tag read,
+	// two blobs, the PUT, the read-back HEAD.
+	want := map[string]int{
+		"GET /v2/": 2, "GET /token": 2,
+		"HEAD manifest": 1,
+		"GET .sig":      2,
+		"POST uploads":  4, "PUT uploads": 4,
+		"HEAD .sig": 3, "PUT .sig": 2,
+	}
+	if counts := g.counter.Counts(); !maps.Equal(counts, want) {
+		t.Errorf("requests %v, want %v", counts, want)
+	}
+	pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType), verify.WithRegistry(g.auth, g.opts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
+		t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
+	}
+}
+
+// TestSignLegacyAttestationBlobUnknown: when the registry refuses the
+// .att manifest for a blob it does not hold (the tag named a layer it
+// lost), the write falls back to go-containerregistry's writer, which
+// uploads every missing blob, and the attestation is there.
+func TestSignLegacyAttestationBlobUnknown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	reg := newRegistry(false)
+	var refused atomic.Int32
+	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".att") && refused.Add(1) == 1 {
+			rw.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(rw, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
+			return
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	ref := host + "/org/app:v1"
+	push(t, 0, ref)
+	const predicateType = "https://example.com/test-result/v1"
+	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy),
+		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))
+	images, err := s.SignImages(t.Context(), []string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := images[0].Attestations; len(a) != 1 || a[0].Location == "" || a[0].Error != "" {
+		t.Fatalf("attestations %+v, want one, written", a)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d .att manifest PUTs, want 2 (refused, then go-containerregistry's)", n)
+	}
+	pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
+		t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
 	}
 }
 
