@@ -247,7 +247,7 @@ func (p *legacyPrep) finish(ctx context.Context, tag name.Tag, sig oci.Signature
 	if c, err := img.ConfigName(); err != nil || c != p.config {
 		return false, nil
 	}
-	if err := remote.Put(tag, img, opts...); err != nil {
+	if err := putManifest(tag, img, opts); err != nil {
 		return true, err
 	}
 	recordDigest(img, written)
@@ -320,11 +320,10 @@ func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, imag
 // putTag writes img to tag. Its layers other than fresh's were read from
 // the tag, so the registry holds them: only fresh's layer and the config
 // are uploaded, side by side, each a POST then a PUT through the
-// repository's push session, then the manifest is put. go-containerregistry's
-// writer asks for every blob first and uploads in four requests: a .att
-// write after a provenance's log entry took six round trips, now four.
-// When the registry says a blob the manifest names is missing,
-// go-containerregistry's writer, which asks for each, writes it all.
+// repository's push session, then the manifest is put (putManifest).
+// go-containerregistry's writer asks for every blob first and uploads in
+// four requests: a .att write after a provenance's log entry took six
+// round trips, now four.
 func (s *Signer) putTag(ctx context.Context, tag name.Tag, img oci.Signatures, fresh oci.Signature, opts []remote.Option) error {
 	m, err := img.Manifest()
 	if err != nil {
@@ -348,7 +347,16 @@ func (s *Signer) putTag(ctx context.Context, tag name.Tag, img oci.Signatures, f
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	err = remote.Put(tag, img, opts...)
+	return putManifest(tag, img, opts)
+}
+
+// putManifest puts img's manifest at tag, its new blobs uploaded already
+// and the others read from the tag. When the registry says a blob the
+// manifest names is missing (a layer the tag named that it lost),
+// go-containerregistry's writer, which asks for each blob and uploads what
+// is missing, writes it all.
+func putManifest(tag name.Tag, img v1.Image, opts []remote.Option) error {
+	err := remote.Put(tag, img, opts...)
 	if blobUnknown(err) {
 		return remote.Write(tag, img, opts...)
 	}

@@ -856,49 +856,56 @@ func TestSignLegacyAttestationRequests(t *testing.T) {
 	}
 }
 
-// TestSignLegacyAttestationBlobUnknown: when the registry refuses the
-// .att manifest for a blob it does not hold (the tag named a layer it
-// lost), the write falls back to go-containerregistry's writer, which
-// uploads every missing blob, and the attestation is there.
-func TestSignLegacyAttestationBlobUnknown(t *testing.T) {
+// TestSignLegacyTagBlobUnknown: when the registry refuses a .sig or .att
+// manifest for a blob it does not hold (the tag named a layer it lost),
+// the write falls back to go-containerregistry's writer, which uploads
+// every missing blob, and the signature and attestation are there. The
+// .sig is the one prepared while its log entry was made; the .att is
+// written after its entry.
+func TestSignLegacyTagBlobUnknown(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	reg := newRegistry(false)
-	var refused atomic.Int32
-	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".att") && refused.Add(1) == 1 {
-			rw.Header().Set("Content-Type", "application/json")
-			rw.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(rw, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
-			return
-		}
-		reg.ServeHTTP(rw, r)
-	}))
-	ref := host + "/org/app:v1"
-	push(t, 0, ref)
-	const predicateType = "https://example.com/test-result/v1"
-	s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy),
-		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))
-	images, err := s.SignImages(t.Context(), []string{ref})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a := images[0].Attestations; len(a) != 1 || a[0].Location == "" || a[0].Error != "" {
-		t.Fatalf("attestations %+v, want one, written", a)
-	}
-	if n := refused.Load(); n != 2 {
-		t.Errorf("%d .att manifest PUTs, want 2 (refused, then go-containerregistry's)", n)
-	}
-	pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
-		t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
+	for _, suffix := range []string{".sig", ".att"} {
+		t.Run(suffix, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			reg := newRegistry(false)
+			var puts atomic.Int32
+			host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, suffix) && puts.Add(1) == 1 {
+					rw.Header().Set("Content-Type", "application/json")
+					rw.WriteHeader(http.StatusBadRequest)
+					fmt.Fprint(rw, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
+					return
+				}
+				reg.ServeHTTP(rw, r)
+			}))
+			ref := host + "/org/app:v1"
+			push(t, 0, ref)
+			const predicateType = "https://example.com/test-result/v1"
+			s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy),
+				sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))
+			images, err := s.SignImages(t.Context(), []string{ref})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sg, a := images[0].Signatures, images[0].Attestations; len(sg) != 1 || sg[0].Location == "" || sg[0].Error != "" || len(a) != 1 || a[0].Location == "" || a[0].Error != "" {
+				t.Fatalf("signatures %+v, attestations %+v, want one of each, written", sg, a)
+			}
+			if n := puts.Load(); n != 2 {
+				t.Errorf("%d %s manifest PUTs, want 2 (refused, then go-containerregistry's)", n, suffix)
+			}
+			pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
+				t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
+			}
+		})
 	}
 }
 
