@@ -44,6 +44,12 @@ type Pushes struct {
 type pushSession struct {
 	mu sync.Mutex
 	rt http.RoundTripper
+
+	// refMu guards api, what is known of the registry's referrers API.
+	refMu sync.Mutex
+	api   referrersSupport
+	// uploaded are the blobs UploadBlobOnce put, by digest.
+	uploaded sync.Map
 }
 
 // NewPushes returns the push transports of one run: credentials from kc,
@@ -61,12 +67,21 @@ func NewPushes(kc authn.Keychain, t http.RoundTripper, userAgent string) *Pushes
 // use (a ping and, on registries with token auth, one token). A failure is
 // not kept: the next call tries again.
 func (p *Pushes) Transport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	s, err := p.session(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return s.rt, nil
+}
+
+// session returns repo's push session, authenticated.
+func (p *Pushes) session(ctx context.Context, repo name.Repository) (*pushSession, error) {
 	v, _ := p.repos.LoadOrStore(repo.Name(), &pushSession{})
 	s := v.(*pushSession)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rt != nil {
-		return s.rt, nil
+		return s, nil
 	}
 	auth, err := authn.Resolve(ctx, p.kc, repo)
 	if err != nil {
@@ -77,7 +92,7 @@ func (p *Pushes) Transport(ctx context.Context, repo name.Repository) (http.Roun
 		return nil, err
 	}
 	s.rt = rt
-	return rt, nil
+	return s, nil
 }
 
 // Forget lets go of repo's push session (its token and transport) once
@@ -137,6 +152,26 @@ func (p *Pushes) UploadBlob(ctx context.Context, repo name.Repository, data []by
 	}
 	defer drain(resp)
 	return h, transport.CheckError(resp, http.StatusCreated)
+}
+
+// UploadBlobOnce is UploadBlob for a blob that many writes of the run
+// share (the empty config of every referrer): it is uploaded once per push
+// session, and again after Forget.
+func (p *Pushes) UploadBlobOnce(ctx context.Context, repo name.Repository, data []byte) (v1.Hash, error) {
+	s, err := p.session(ctx, repo)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	sum := sha256.Sum256(data)
+	key := fmt.Sprintf("%x", sum)
+	if _, ok := s.uploaded.Load(key); ok {
+		return v1.Hash{Algorithm: "sha256", Hex: key}, nil
+	}
+	h, err := p.UploadBlob(ctx, repo, data)
+	if err == nil {
+		s.uploaded.Store(key, true)
+	}
+	return h, err
 }
 
 // uploadLocation is where the upload resp started continues: its

@@ -32,14 +32,7 @@ func TestPushesUploadBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, counted := reqcount.Wrap(h, reqcount.RegistryKind)
-	srv := httptest.NewServer(counted)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	auth := Auth{Credentials: []Credential{{Host: host, Username: "u", Password: "p"}}}
-	kc, err := auth.Keychain()
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, kc := serveAuthenticated(t, counted)
 	p := NewPushes(kc, nil, "test")
 	repo, _ := name.NewRepository(host + "/org/app")
 	blobs := [][]byte{[]byte(`{"critical":{}}`), []byte("config"), {}}

@@ -147,14 +147,7 @@ func TestReferrersThroughRedirectingGHCR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	auth := Auth{Credentials: []Credential{{Host: host, Username: "u", Password: "p"}}}
-	kc, err := auth.Keychain()
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, kc := serveAuthenticated(t, h)
 	opts := RemoteOptions(kc, nil, "test")
 
 	img, _ := random.Image(64, 1)

@@ -25,6 +25,8 @@ type Manifest struct {
 	Digest name.Digest
 	// MediaType is the manifest's media type.
 	MediaType types.MediaType
+	// Size is the manifest's size in bytes.
+	Size int64
 	// Platform is set for an index's child ("linux/arm64").
 	Platform string
 	// Children are an index's manifests, in index order.
@@ -63,7 +65,7 @@ func Resolve(ctx context.Context, ref name.Reference, auth Auth, children bool, 
 		}
 		head = &desc.Descriptor
 	}
-	m := Manifest{Digest: ref.Context().Digest(head.Digest.String()), MediaType: head.MediaType}
+	m := Manifest{Digest: ref.Context().Digest(head.Digest.String()), MediaType: head.MediaType, Size: head.Size}
 	if d, ok := ref.(name.Digest); ok && d.DigestStr() != head.Digest.String() {
 		return Manifest{}, fmt.Errorf("%s: the registry served a manifest with digest %s", ref, head.Digest)
 	}
@@ -79,7 +81,7 @@ func Resolve(ctx context.Context, ref name.Reference, auth Auth, children bool, 
 		return Manifest{}, fmt.Errorf("%s: reading index: %w", ref, err)
 	}
 	for _, c := range im.Manifests {
-		child := Manifest{Digest: ref.Context().Digest(c.Digest.String()), MediaType: c.MediaType}
+		child := Manifest{Digest: ref.Context().Digest(c.Digest.String()), MediaType: c.MediaType, Size: c.Size}
 		if c.Platform != nil {
 			child.Platform = platformString(c.Platform)
 		}
@@ -172,6 +174,10 @@ type Target struct {
 	artifact.Target
 	// Ref is Repository@Digest.
 	Ref name.Digest
+	// MediaType and Size are the manifest's, as resolved: with the digest,
+	// the subject of a referrer. Empty when not known.
+	MediaType types.MediaType
+	Size      int64
 }
 
 // Resolved is what one reference resolved to.
@@ -210,12 +216,14 @@ func resolveOne(ctx context.Context, in string, auth Auth, children bool, opts [
 	if err != nil {
 		return Resolved{Err: err}
 	}
-	target := func(d name.Digest, platform, index string) Target {
-		return Target{Target: artifact.Target{Reference: in, Repository: d.Context().Name(), Digest: d.DigestStr(), Platform: platform, Index: index}, Ref: d}
+	target := func(c Manifest, index string) Target {
+		d := c.Digest
+		return Target{Target: artifact.Target{Reference: in, Repository: d.Context().Name(), Digest: d.DigestStr(), Platform: c.Platform, Index: index},
+			Ref: d, MediaType: c.MediaType, Size: c.Size}
 	}
-	r := Resolved{Targets: []Target{target(m.Digest, "", "")}}
+	r := Resolved{Targets: []Target{target(m, "")}}
 	for _, c := range m.Children {
-		r.Targets = append(r.Targets, target(c.Digest, c.Platform, m.Digest.DigestStr()))
+		r.Targets = append(r.Targets, target(c, m.Digest.DigestStr()))
 	}
 	return r
 }

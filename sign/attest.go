@@ -269,7 +269,7 @@ func (s *Signer) attestTarget(ctx context.Context, t registry.Target, pa *imageA
 			}
 			if r := reuse[key]; f == artifact.FormatBundle && r != nil {
 				sigs = append(sigs, Signature{Format: f, PredicateType: p.Type, Log: r.Signature.Log})
-				mk = append(mk, func(sig *Signature) (*write, error) { return s.attestationWrite(t, sig, p.Type, r.BundleJSON), nil })
+				mk = append(mk, func(sig *Signature) (*write, error) { return s.referrerWrite(t, sig, r.BundleJSON, p.Type), nil })
 				continue
 			}
 			st, err := pa.statement(ctx, s, i, t.Digest)
@@ -285,7 +285,7 @@ func (s *Signer) attestTarget(ctx context.Context, t registry.Target, pa *imageA
 			}
 			sigs = append(sigs, Signature{Format: f, PredicateType: p.Type, Log: sb.entry})
 			if f == artifact.FormatBundle {
-				mk = append(mk, func(sig *Signature) (*write, error) { return s.attestationWrite(t, sig, p.Type, sb.json), nil })
+				mk = append(mk, func(sig *Signature) (*write, error) { return s.referrerWrite(t, sig, sb.json, p.Type), nil })
 			} else {
 				mk = append(mk, func(sig *Signature) (*write, error) { return s.legacyAttestationWrite(t, sig, p.Type, sb) })
 			}
@@ -315,27 +315,6 @@ func (s *Signer) formats() []artifact.Format {
 		fs = append(fs, artifact.FormatLegacy)
 	}
 	return fs
-}
-
-// attestationWrite attaches an attestation bundle to d as an OCI referrer
-// annotated with its predicate type, as cosign attest
-// --new-bundle-format and actions/attest write it.
-func (s *Signer) attestationWrite(t registry.Target, sig *Signature, predicateType string, sb []byte) *write {
-	d := t.Ref
-	return &write{
-		target: t, sig: sig, readBack: ReadBackReferrers,
-		push: func(ctx context.Context) error {
-			opts, err := s.pushOpts(ctx, d)
-			if err != nil {
-				return err
-			}
-			if err := ociremote.WriteAttestationNewBundleFormat(d, sb, predicateType, ociremote.WithRemoteOptions(opts...)); err != nil {
-				return s.pushError(err, d)
-			}
-			return nil
-		},
-		find: func(ctx context.Context) (string, error) { return s.findBundle(ctx, d, sb) },
-	}
 }
 
 // legacyAttestationWrite appends the DSSE envelope of sb to d's

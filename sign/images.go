@@ -429,7 +429,7 @@ func (s *Signer) signTarget(ctx context.Context, t registry.Target, ex Existing,
 			// Another repository of the digest has it: attach it here too,
 			// with no new log entry.
 			*sig = Signature{Format: f, Log: reuse.Bundle.Log}
-			writes = append(writes, s.bundleWrite(t, sig, reuse.BundleJSON))
+			writes = append(writes, s.referrerWrite(t, sig, reuse.BundleJSON, artifact.CosignSignPredicateType))
 		case f == artifact.FormatBundle:
 			// One statement per digest: it names no repository.
 			sb, err := bundles.do(t.Digest, "", func() (*signed, error) {
@@ -446,7 +446,7 @@ func (s *Signer) signTarget(ctx context.Context, t registry.Target, ex Existing,
 				return img, writes, err
 			}
 			*sig = Signature{Format: f, Log: sb.entry}
-			writes = append(writes, s.bundleWrite(t, sig, sb.json))
+			writes = append(writes, s.referrerWrite(t, sig, sb.json, artifact.CosignSignPredicateType))
 		default:
 			w, err := s.signLegacy(ctx, t, sig)
 			if err != nil {

@@ -843,17 +843,32 @@ func TestSignLegacyAttestationRequests(t *testing.T) {
 	if counts := g.counter.Counts(); !maps.Equal(counts, want) {
 		t.Errorf("requests %v, want %v", counts, want)
 	}
+	verifyAttestations(t, w, artifact.FormatLegacy, predicateType, []string{ref}, verify.WithRegistry(g.auth, g.opts...))
+}
+
+// verifyAttestations verifies refs' signatures and attestations of
+// predicateType in format f.
+func verifyAttestations(t *testing.T, w *world, f artifact.Format, predicateType string, refs []string, opts ...verify.Option) {
+	t.Helper()
 	pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType), verify.WithRegistry(g.auth, g.opts...))
+	v, err := verify.New(trustedFor(w), pol, append([]verify.Option{verify.WithFormat(f), verify.WithAttestations(predicateType)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
-		t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
+	if r, err := v.VerifyImages(t.Context(), refs); err != nil {
+		t.Errorf("verify --format %s --attestations %s: %v\n%s", f, predicateType, err, r.Text())
 	}
+}
+
+// refuseBlobUnknown answers as a registry refusing a manifest that names
+// a blob it does not hold.
+func refuseBlobUnknown(rw http.ResponseWriter) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(http.StatusBadRequest)
+	fmt.Fprint(rw, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
 }
 
 // TestSignLegacyTagBlobUnknown: when the registry refuses a .sig or .att
@@ -872,9 +887,7 @@ func TestSignLegacyTagBlobUnknown(t *testing.T) {
 			var puts atomic.Int32
 			host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 				if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, suffix) && puts.Add(1) == 1 {
-					rw.Header().Set("Content-Type", "application/json")
-					rw.WriteHeader(http.StatusBadRequest)
-					fmt.Fprint(rw, `{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
+					refuseBlobUnknown(rw)
 					return
 				}
 				reg.ServeHTTP(rw, r)
@@ -894,17 +907,7 @@ func TestSignLegacyTagBlobUnknown(t *testing.T) {
 			if n := puts.Load(); n != 2 {
 				t.Errorf("%d %s manifest PUTs, want 2 (refused, then go-containerregistry's)", n, suffix)
 			}
-			pol, err := verify.NewPolicy(verify.WithCertificateIdentity(testSubject), verify.WithIssuer(testIssuer))
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := verify.New(trustedFor(w), pol, verify.WithFormat(artifact.FormatLegacy), verify.WithAttestations(predicateType))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r, err := v.VerifyImages(t.Context(), []string{ref}); err != nil {
-				t.Errorf("verify --format legacy --attestations %s: %v\n%s", predicateType, err, r.Text())
-			}
+			verifyAttestations(t, w, artifact.FormatLegacy, predicateType, []string{ref})
 		})
 	}
 }
@@ -981,4 +984,81 @@ func TestSkipSignedBundleOfTwoRepositories(t *testing.T) {
 		t.Errorf("c's bundle %+v, want a's (and b's) attached", sg)
 	}
 	verifyImages(t, w, artifact.FormatBundle, a, b, c)
+}
+
+// TestSignBundleRequests signs and attests images in the bundle format on
+// the GHCR stand-in (no referrers API: the fallback tag) and counts the
+// registry's requests. Per repository: one ping and one token for reading
+// and one of each for pushing, and the empty config uploaded once. The
+// referrers endpoint is asked once by the reads and once by the pushes,
+// then remembered for the host (at concurrency 1, so that no two ask at
+// once). Per image: the resolve, and for each of its two referrers the
+// layer's POST and PUT, the manifest's PUT, the fallback tag's GET and
+// PUT, and the read-back's GET of the tag; no HEAD, and no referrer's
+// manifest or layer read back (its digest listed is enough).
+func TestSignBundleRequests(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	g := newCountedGHCR(t, "org/a:v1", "org/a:v2", "org/b:v1")
+	const predicateType = "https://example.com/test-result/v1"
+	s := newSigner(t, w, append(g.options(), sign.WithFormat(artifact.FormatBundle), sign.WithConcurrency(1),
+		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: g.refs}))...)
+	images, err := s.SignImages(t.Context(), g.refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range images {
+		if sg, a := img.Signatures, img.Attestations; len(sg) != 1 || sg[0].ReadBack != sign.ReadBackReferrers || len(a) != 1 || a[0].ReadBack != sign.ReadBackReferrers {
+			t.Fatalf("%s: signatures %+v, attestations %+v, want one of each, read back", img.Reference, sg, a)
+		}
+	}
+	const repos, images3, referrers = 2, 3, 2 * 3
+	want := map[string]int{
+		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
+		"GET referrers": 2,
+		"HEAD manifest": images3,
+		"POST uploads":  referrers + repos, "PUT uploads": referrers + repos,
+		"PUT manifest": referrers,
+		"GET .sig":     2 * referrers, "PUT .sig": referrers,
+	}
+	if counts := g.counter.Counts(); !maps.Equal(counts, want) {
+		t.Errorf("requests %v, want %v", counts, want)
+	}
+	verifyAttestations(t, w, artifact.FormatBundle, predicateType, g.refs, verify.WithRegistry(g.auth, g.opts...))
+}
+
+// TestSignReferrerBlobUnknown: when the registry refuses a referrer's
+// manifest for a blob it does not hold (the empty config is uploaded once
+// per repository, and a registry can lose it), the layer and config are
+// uploaded again and the same manifest is put again; the bundle is there.
+func TestSignReferrerBlobUnknown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	reg := newRegistry(true)
+	var puts, uploads atomic.Int32
+	host := serveRegistry(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			uploads.Add(1)
+		}
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256:") && puts.Add(1) == 1 {
+			refuseBlobUnknown(rw)
+			return
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	ref := host + "/org/app:v1"
+	push(t, 0, ref)
+	uploads.Store(0)
+	s := newSigner(t, w, sign.WithFormat(artifact.FormatBundle))
+	images, err := s.SignImages(t.Context(), []string{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sg := images[0].Signatures; len(sg) != 1 || sg[0].Location == "" || sg[0].Error != "" {
+		t.Fatalf("signatures %+v, want one, written", sg)
+	}
+	if p, u := puts.Load(), uploads.Load(); p != 2 || u != 4 {
+		t.Errorf("%d manifest PUTs and %d uploads, want 2 and 4 (refused, then both blobs again)", p, u)
+	}
+	verifyImages(t, w, artifact.FormatBundle, ref)
 }

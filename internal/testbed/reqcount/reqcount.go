@@ -46,13 +46,16 @@ func (c *Counter) Reset() {
 // RegistryKind names an OCI registry path by what it addresses: "uploads"
 // (blob uploads), "blob", ".sig" (a manifest under a sha256-<hex> tag:
 // cosign's signature and attestation tags, the referrers fallback),
-// "manifest"; any other path as it is ("/v2/", "/token").
+// "manifest", "referrers" (the referrers API); any other path as it is
+// ("/v2/", "/token").
 func RegistryKind(path string) string {
 	switch {
 	case strings.Contains(path, "/blobs/uploads/"):
 		return "uploads"
 	case strings.Contains(path, "/blobs/"):
 		return "blob"
+	case strings.Contains(path, "/referrers/"):
+		return "referrers"
 	case strings.Contains(path, "/manifests/sha256-"):
 		return ".sig"
 	case strings.Contains(path, "/manifests/"):

@@ -43,6 +43,7 @@ func TestRegistryKind(t *testing.T) {
 		"/v2/org/app/manifests/sha256-0123.sig": ".sig",
 		"/v2/org/app/manifests/v1":              "manifest",
 		"/v2/org/app/manifests/sha256:0123":     "manifest",
+		"/v2/org/app/referrers/sha256:0123":     "referrers",
 	} {
 		if got := RegistryKind(path); got != want {
 			t.Errorf("RegistryKind(%q) = %q, want %q", path, got, want)
