@@ -39,17 +39,23 @@ type Pushes struct {
 	t  http.RoundTripper
 	// repos maps a repository's name to its *pushSession.
 	repos sync.Map
+	// referrers maps a registry host to its *hostReferrers, what is
+	// known of its referrers API.
+	referrers sync.Map
 }
 
 type pushSession struct {
 	mu sync.Mutex
 	rt http.RoundTripper
 
-	// refMu guards api, what is known of the registry's referrers API.
-	refMu sync.Mutex
-	api   referrersSupport
-	// uploaded are the blobs UploadBlobOnce put, by digest.
+	// uploaded are the blobs UploadBlobOnce put, by digest (v1.Hash).
 	uploaded sync.Map
+}
+
+// client is an HTTP client through s's transport that follows redirects
+// only where sameHostRedirect lets it.
+func (s *pushSession) client() *http.Client {
+	return &http.Client{Transport: s.rt, CheckRedirect: sameHostRedirect}
 }
 
 // NewPushes returns the push transports of one run: credentials from kc,
@@ -118,60 +124,68 @@ func (p *Pushes) Options(ctx context.Context, repo name.Repository) ([]remote.Op
 // them) the question costs as much as the upload. Errors are
 // go-containerregistry's *transport.Error where the registry refused.
 func (p *Pushes) UploadBlob(ctx context.Context, repo name.Repository, data []byte) (v1.Hash, error) {
-	sum := sha256.Sum256(data)
-	h := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sum)}
-	rt, err := p.Transport(ctx, repo)
+	h := blobDigest(data)
+	s, err := p.session(ctx, repo)
 	if err != nil {
 		return h, err
 	}
-	c := &http.Client{Transport: rt, CheckRedirect: sameHostRedirect}
-	start := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/blobs/uploads/", repo.RepositoryStr())}
+	return h, upload(ctx, s, repo, data, h)
+}
+
+// blobDigest is data's digest.
+func blobDigest(data []byte) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(data))}
+}
+
+// upload uploads data, whose digest is h, to repo through s: POST, then PUT.
+func upload(ctx context.Context, s *pushSession, repo name.Repository, data []byte, h v1.Hash) error {
+	c := s.client()
+	start := repoURL(repo, "blobs/uploads/")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, start.String(), nil)
 	if err != nil {
-		return h, err
+		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return h, err
+		return err
 	}
 	loc, err := uploadLocation(resp)
 	if err != nil {
-		return h, err
+		return err
 	}
 	q := loc.Query()
 	q.Set("digest", h.String())
 	loc.RawQuery = q.Encode()
 	req, err = http.NewRequestWithContext(ctx, http.MethodPut, loc.String(), bytes.NewReader(data))
 	if err != nil {
-		return h, err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err = c.Do(req)
 	if err != nil {
-		return h, err
+		return err
 	}
 	defer drain(resp)
-	return h, transport.CheckError(resp, http.StatusCreated)
+	return transport.CheckError(resp, http.StatusCreated)
 }
 
 // UploadBlobOnce is UploadBlob for a blob that many writes of the run
 // share (the empty config of every referrer): it is uploaded once per push
 // session, and again after Forget.
 func (p *Pushes) UploadBlobOnce(ctx context.Context, repo name.Repository, data []byte) (v1.Hash, error) {
+	h := blobDigest(data)
 	s, err := p.session(ctx, repo)
 	if err != nil {
-		return v1.Hash{}, err
+		return h, err
 	}
-	sum := sha256.Sum256(data)
-	key := fmt.Sprintf("%x", sum)
-	if _, ok := s.uploaded.Load(key); ok {
-		return v1.Hash{Algorithm: "sha256", Hex: key}, nil
+	if _, ok := s.uploaded.Load(h); ok {
+		return h, nil
 	}
-	h, err := p.UploadBlob(ctx, repo, data)
-	if err == nil {
-		s.uploaded.Store(key, true)
+	if err := upload(ctx, s, repo, data, h); err != nil {
+		return h, err
 	}
-	return h, err
+	s.uploaded.Store(h, true)
+	return h, nil
 }
 
 // uploadLocation is where the upload resp started continues: its

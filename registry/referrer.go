@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -16,8 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// referrersSupport is what a push session knows of its registry's referrers
-// API: not asked yet, there, or not (the fallback tag is written).
+// referrersSupport is what a run knows of a registry's referrers API: not
+// asked yet, there, or not (the fallback tag is written).
 type referrersSupport int
 
 const (
@@ -37,7 +38,7 @@ const (
 // remote/write.go: "This should be done once per registry, not once per
 // subject"): one GET per signature on a registry with the API (sigil's
 // transport answers it locally once a host is found without one, see
-// referrersAPI). PutReferrer asks once per push session. It asks rather
+// referrersAPI). PutReferrer asks once per registry host. It asks rather
 // than trusting the OCI-Subject header the spec has a registry with the
 // API send: Docker Hub has sent that header without serving the API
 // (docker/hub-feedback#2372). The fallback tag is written as
@@ -66,11 +67,12 @@ func (p *Pushes) PutReferrer(ctx context.Context, repo name.Repository, raw []by
 	if err != nil {
 		return h, err
 	}
-	c := &http.Client{Transport: s.rt, CheckRedirect: sameHostRedirect}
+	c := s.client()
 	if err := putManifest(ctx, c, repo, h.String(), m.MediaType, raw); err != nil {
 		return h, err
 	}
-	api, err := s.referrers(ctx, c, repo, subject)
+	v, _ := p.referrers.LoadOrStore(repo.RegistryStr(), &hostReferrers{})
+	api, err := v.(*hostReferrers).ask(ctx, c, repo, subject)
 	if err != nil || api == referrersServed {
 		return h, err
 	}
@@ -81,12 +83,19 @@ func (p *Pushes) PutReferrer(ctx context.Context, repo name.Repository, raw []by
 	return h, addToFallbackTag(ctx, c, repo, subject, add)
 }
 
-// referrers asks once whether the session's registry serves the referrers
-// API, as go-containerregistry asks: a 200 says it does, a 404 or 400 that
-// it does not (the spec forbids a registry with the API a 404 here).
-func (s *pushSession) referrers(ctx context.Context, c *http.Client, repo name.Repository, subject v1.Hash) (referrersSupport, error) {
-	s.refMu.Lock()
-	defer s.refMu.Unlock()
+// hostReferrers is what is known of one registry host's referrers API.
+type hostReferrers struct {
+	mu  sync.Mutex
+	api referrersSupport
+}
+
+// ask asks once whether the registry serves the referrers API (through c,
+// about subject in repo), as go-containerregistry asks: a 200 says it
+// does, a 404 or 400 that it does not (the spec forbids a registry with
+// the API a 404 here). A failure is not kept.
+func (s *hostReferrers) ask(ctx context.Context, c *http.Client, repo name.Repository, subject v1.Hash) (referrersSupport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.api != referrersUnknown {
 		return s.api, nil
 	}

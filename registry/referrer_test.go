@@ -69,10 +69,9 @@ func referrerTo(t *testing.T, p *Pushes, repo name.Repository, subject v1.Descri
 // TestPutReferrer attaches three referrers to one image on registries
 // with and without the referrers API. Each is listed among the image's
 // referrers as go-containerregistry (and so cosign) reads them; the
-// referrers endpoint is asked once per push session,
-// not after every manifest; without the API the fallback tag lists them
-// all, sorted by digest, with the artifact type; and a fallback tag that is not an OCI index is
-// refused and left as it was.
+// referrers endpoint is asked once per registry host (not after every
+// manifest, nor again for another repository there); without the API the
+// fallback tag lists them all, sorted by digest, with the artifact type.
 func TestPutReferrer(t *testing.T) {
 	t.Parallel()
 	quiet := ggcrregistry.Logger(log.New(io.Discard, "", 0))
@@ -120,6 +119,14 @@ func TestPutReferrer(t *testing.T) {
 					t.Errorf("PutReferrer(%s) = %s, want the manifest's digest %s", layer, h, want)
 				}
 				put = append(put, h)
+			}
+			// Another repository on the same host.
+			other, _ := name.NewRepository(host + "/org/other")
+			if err := remote.Write(other.Digest(subject.Digest.String()), img, basic); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.PutReferrer(t.Context(), other, referrerTo(t, p, other, subject, []byte("one")), subject.Digest); err != nil {
+				t.Fatalf("PutReferrer in %s: %v", other, err)
 			}
 			if n := counter.Counts()["GET referrers"]; n != tc.wantAsked {
 				t.Errorf("referrers endpoint asked %d times, want %d", n, tc.wantAsked)
