@@ -360,9 +360,9 @@ func (s *Signer) legacyAttestationWrite(t registry.Target, sig *Signature, predi
 			se := ociremote.SignedUnknown(d, s.ropts(ctx))
 			newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithDupeDetector(samePayload{envJSON}))
 			if err != nil {
-				return s.pushError(err, d)
+				return s.pushError(err, d, pushedAttestation)
 			}
-			return s.writeTag(ctx, d, tag, newSE.Attestations, att, &written)
+			return s.writeTag(ctx, d, tag, newSE.Attestations, att, pushedAttestation, &written)
 		},
 		find: func(ctx context.Context) (string, error) {
 			if written.unchanged(tag, s.remoteOpts(ctx)) {

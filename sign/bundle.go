@@ -65,13 +65,17 @@ func (s *Signer) referrerWrite(t registry.Target, sig *Signature, sb []byte, pre
 		raw    []byte
 		digest v1.Hash
 	)
+	what := pushedAttestation
+	if predicateType == artifact.CosignSignPredicateType {
+		what = pushedSignature
+	}
 	return &write{
 		target: t, sig: sig, readBack: ReadBackReferrers,
 		push: func(ctx context.Context) error {
 			if raw == nil {
 				subject, err := s.subject(ctx, t)
 				if err != nil {
-					return s.pushError(err, d)
+					return s.pushError(err, d, what)
 				}
 				if raw, err = referrerManifest(sb, predicateType, subject, s.o.now()); err != nil {
 					return err
@@ -84,7 +88,7 @@ func (s *Signer) referrerWrite(t registry.Target, sig *Signature, sb []byte, pre
 				h, err = s.putReferrer(ctx, d, raw, sb, true)
 			}
 			if err != nil {
-				return s.pushError(err, d)
+				return s.pushError(err, d, what)
 			}
 			digest = h
 			return nil
@@ -186,12 +190,10 @@ func referrerManifest(sb []byte, predicateType string, subject v1.Descriptor, no
 // repository, bound to ctx: through the repository's push session, whose
 // one ping and token serve every write of the run there (go-containerregistry's
 // own writer would authenticate once more, and keep that for the run too).
+// Its errors are the session's handshake's, for the caller to name
+// (pushError).
 func (s *Signer) pushOpts(ctx context.Context, d name.Digest) ([]remote.Option, error) {
-	opts, err := s.o.pushes.Options(ctx, d.Context())
-	if err != nil {
-		return nil, s.pushError(err, d)
-	}
-	return opts, nil
+	return s.o.pushes.Options(ctx, d.Context())
 }
 
 // findReferrer reads the referrers of d, through the referrers API or the

@@ -84,7 +84,7 @@ func (s *Signer) signLegacy(ctx context.Context, t registry.Target, sig *Signatu
 			w.readied = p.when()
 			switch {
 			case err != nil:
-				return s.pushError(err, d)
+				return s.pushError(err, d, pushedSignature)
 			case done:
 				return nil
 			}
@@ -291,9 +291,9 @@ func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, 
 	se := ociremote.SignedUnknown(d, s.ropts(ctx))
 	newSE, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(sameSignature{b64sig}))
 	if err != nil {
-		return s.pushError(err, d)
+		return s.pushError(err, d, pushedSignature)
 	}
-	return s.writeTag(ctx, d, tag, newSE.Signatures, sig, written)
+	return s.writeTag(ctx, d, tag, newSE.Signatures, sig, pushedSignature, written)
 }
 
 // writeTag writes the signatures image that image gives (the tag's, with
@@ -301,17 +301,17 @@ func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, 
 // written: what ociremote.WriteSignatures and WriteAttestations do, with
 // the image asked for once (each ask of an entity with a signature
 // attached reads the tag again), and with fewer requests (putTag).
-func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), fresh oci.Signature, written *tagState) error {
+func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), fresh oci.Signature, what string, written *tagState) error {
 	img, err := image()
 	if err != nil {
-		return s.pushError(err, d)
+		return s.pushError(err, d, what)
 	}
 	opts, err := s.pushOpts(ctx, d)
 	if err != nil {
-		return err
+		return s.pushError(err, d, what)
 	}
 	if err := s.putTag(ctx, tag, img, fresh, opts); err != nil {
-		return s.pushError(err, d)
+		return s.pushError(err, d, what)
 	}
 	recordDigest(img, written)
 	return nil
@@ -453,6 +453,14 @@ func notFound(err error) bool {
 	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
-func (s *Signer) pushError(err error, d name.Digest) error {
-	return fmt.Errorf("pushing the signature: %w", registry.Explain(err, d, s.o.auth))
+// pushError names the push that failed, of a signature or an attestation
+// (what), and explains the registry's answer.
+func (s *Signer) pushError(err error, d name.Digest, what string) error {
+	return fmt.Errorf("pushing the %s: %w", what, registry.Explain(err, d, s.o.auth))
 }
+
+// What a push writes, as pushError names it.
+const (
+	pushedSignature   = "signature"
+	pushedAttestation = "attestation"
+)

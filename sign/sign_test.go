@@ -1,6 +1,7 @@
 package sign_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
@@ -194,7 +195,7 @@ func TestSignDigestsOnceAcrossRounds(t *testing.T) {
 	for i := range digests {
 		push(t, 0, refs[i], refs[digests+i], refs[2*digests+i])
 	}
-	const predicateType = "https://example.com/test-result/v1"
+	const predicateType = testPredicateType
 	s := newSigner(t, w, sign.WithConcurrency(2), sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: refs}))
 	images, err := s.SignImages(t.Context(), refs)
 	if err != nil {
@@ -337,6 +338,33 @@ func refusingWrites(h http.Handler) http.Handler {
 	})
 }
 
+// testPredicateType is the tests' custom predicate type.
+const testPredicateType = "https://example.com/test-result/v1"
+
+// refusingAttestations answers 403 to a manifest put of an attestation
+// (the .att tag, or a referrer naming testPredicateType) and lets every
+// other request through, as a registry does to a repository's policy
+// refusing one artifact type.
+func refusingAttestations(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			if strings.HasSuffix(r.URL.Path, ".att") || bytes.Contains(body, []byte(testPredicateType)) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"artifact type not allowed"}]}`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // hidingReferrers lists no referrer, whatever was pushed: a registry that
 // accepts a bundle but does not serve it back.
 func hidingReferrers(h http.Handler) http.Handler {
@@ -357,8 +385,12 @@ func TestSignRegistryFailures(t *testing.T) {
 		wrap    func(http.Handler) http.Handler
 		want    []string
 		formats artifact.Format
+		attest  bool
 	}{
 		{name: "push refused", wrap: refusingWrites, formats: artifact.FormatLegacy, want: []string{"pushing the signature", "refused anonymous access"}},
+		{name: "bundle push refused", wrap: refusingWrites, formats: artifact.FormatBundle, want: []string{"pushing the signature", "refused anonymous access"}},
+		{name: "legacy attestation refused", wrap: refusingAttestations, formats: artifact.FormatLegacy, attest: true, want: []string{"pushing the attestation", "refused anonymous access"}},
+		{name: "bundle attestation refused", wrap: refusingAttestations, formats: artifact.FormatBundle, attest: true, want: []string{"pushing the attestation", "refused anonymous access"}},
 		{name: "bundle not listed", wrap: hidingReferrers, formats: artifact.FormatBundle, want: []string{"bundle signature logged", "did not hold it when read back, 6 times"}},
 	}
 	for _, tc := range tests {
@@ -369,7 +401,12 @@ func TestSignRegistryFailures(t *testing.T) {
 			host := serveRegistry(t, base)
 			wrapped := serveRegistry(t, tc.wrap(base))
 			push(t, 0, host+"/org/app:v1")
-			_, err := newSigner(t, w, sign.WithFormat(tc.formats)).SignImages(t.Context(), []string{wrapped + "/org/app:v1"})
+			ref := wrapped + "/org/app:v1"
+			opts := []sign.Option{sign.WithFormat(tc.formats)}
+			if tc.attest {
+				opts = append(opts, sign.WithPredicates(sign.Predicate{Type: testPredicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))
+			}
+			_, err := newSigner(t, w, opts...).SignImages(t.Context(), []string{ref})
 			for _, want := range tc.want {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %v, want it to mention %q", err, want)
@@ -613,7 +650,7 @@ func TestAttestImages(t *testing.T) {
 	w := newWorld(t)
 	refs := []string{w.referrers + "/org/app:v1", w.fallback + "/org/app:v1"}
 	digest := push(t, 0, refs...)
-	const predicateType = "https://example.com/test-result/v1"
+	const predicateType = testPredicateType
 	s := newSigner(t, w, sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: refs}))
 	images, err := s.SignImages(t.Context(), refs)
 	if err != nil {
@@ -819,7 +856,7 @@ func TestSignLegacyAttestationRequests(t *testing.T) {
 	w := newWorld(t)
 	g := newCountedGHCR(t, "org/app:v1")
 	ref := g.refs[0]
-	const predicateType = "https://example.com/test-result/v1"
+	const predicateType = testPredicateType
 	s := newSigner(t, w, append(g.options(), sign.WithFormat(artifact.FormatLegacy),
 		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))...)
 	images, err := s.SignImages(t.Context(), []string{ref})
@@ -894,7 +931,7 @@ func TestSignLegacyTagBlobUnknown(t *testing.T) {
 			}))
 			ref := host + "/org/app:v1"
 			push(t, 0, ref)
-			const predicateType = "https://example.com/test-result/v1"
+			const predicateType = testPredicateType
 			s := newSigner(t, w, sign.WithFormat(artifact.FormatLegacy),
 				sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: []string{ref}}))
 			images, err := s.SignImages(t.Context(), []string{ref})
@@ -1000,7 +1037,7 @@ func TestSignBundleRequests(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	g := newCountedGHCR(t, "org/a:v1", "org/a:v2", "org/b:v1")
-	const predicateType = "https://example.com/test-result/v1"
+	const predicateType = testPredicateType
 	s := newSigner(t, w, append(g.options(), sign.WithFormat(artifact.FormatBundle), sign.WithConcurrency(1),
 		sign.WithPredicates(sign.Predicate{Type: predicateType, Kind: "custom", Source: "result.json", JSON: []byte(`{"passed": true}`), Images: g.refs}))...)
 	images, err := s.SignImages(t.Context(), g.refs)
