@@ -31,8 +31,8 @@ func (c RegistryConfig) secrets() []string {
 
 // remote returns the registry credentials, the go-containerregistry
 // options every registry call of the run shares (one connection pool, one
-// authentication per repository and scope) and the push transports sign
-// writes legacy signatures through. name renders settings in error
+// ping per registry, one authentication per repository and scope) and the
+// push transports sign writes legacy signatures through. name renders settings in error
 // messages as the front end calls them.
 func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) string) (registry.Auth, []remote.Option, *registry.Pushes, error) {
 	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: c.GHCRHost, DockerConfigDir: c.DockerConfigDir, Name: name}
@@ -40,6 +40,7 @@ func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) s
 	if err != nil {
 		return auth, nil, nil, err
 	}
+	t = registry.OnePing(t)
 	opts, err := registry.Reusing(registry.RemoteOptions(kc, t, userAgent))
 	return auth, opts, registry.NewPushes(kc, t, userAgent), err
 }

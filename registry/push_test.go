@@ -27,12 +27,7 @@ import (
 // the blobs are there, under their digests.
 func TestPushesUploadBlob(t *testing.T) {
 	t.Parallel()
-	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, counted := reqcount.Wrap(h, reqcount.RegistryKind)
-	host, kc := serveAuthenticated(t, counted)
+	log, host, kc := serveCountedGHCR(t)
 	p := NewPushes(kc, nil, "test")
 	repo, _ := name.NewRepository(host + "/org/app")
 	blobs := [][]byte{[]byte(`{"critical":{}}`), []byte("config"), {}}
@@ -74,6 +69,19 @@ func TestPushesUploadBlob(t *testing.T) {
 			t.Errorf("blob %s not in the registry: %v", d, err)
 		}
 	}
+}
+
+// serveCountedGHCR serves the GHCR stand-in (token auth, user u,
+// password p) and counts its requests; kc holds the credentials.
+func serveCountedGHCR(t *testing.T) (*reqcount.Counter, string, authn.Keychain) {
+	t.Helper()
+	h, err := authregistry.GHCR{Policy: regtoken.Policy{User: "u", Password: "p"}}.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, counted := reqcount.Wrap(h, reqcount.RegistryKind)
+	host, kc := serveAuthenticated(t, counted)
+	return log, host, kc
 }
 
 // TestPushesRefused: a registry's refusal reaches the caller as

@@ -779,8 +779,10 @@ type countedGHCR struct {
 	counter *reqcount.Counter
 	auth    registry.Auth
 	kc      authn.Keychain
-	opts    []remote.Option
-	refs    []string
+	// rt is the run's transport, pinging the registry once (as the app's).
+	rt   http.RoundTripper
+	opts []remote.Option
+	refs []string
 }
 
 // newCountedGHCR serves a counted GHCR stand-in with a random image pushed
@@ -805,7 +807,8 @@ func newCountedGHCR(t *testing.T, repoTags ...string) *countedGHCR {
 		}
 		g.refs = append(g.refs, ref)
 	}
-	if g.opts, err = registry.Reusing(registry.RemoteOptions(g.kc, nil, "test")); err != nil {
+	g.rt = registry.OnePing(nil)
+	if g.opts, err = registry.Reusing(registry.RemoteOptions(g.kc, g.rt, "test")); err != nil {
 		t.Fatal(err)
 	}
 	counter.Reset()
@@ -814,13 +817,13 @@ func newCountedGHCR(t *testing.T, repoTags ...string) *countedGHCR {
 
 // options are the signer options that read and write through g.
 func (g *countedGHCR) options() []sign.Option {
-	return []sign.Option{sign.WithRegistry(g.auth, g.opts...), sign.WithPushes(registry.NewPushes(g.kc, nil, "test"))}
+	return []sign.Option{sign.WithRegistry(g.auth, g.opts...), sign.WithPushes(registry.NewPushes(g.kc, g.rt, "test"))}
 }
 
 // TestSignLegacyRequests signs images in three repositories of the GHCR
 // stand-in (token auth, no referrers API) and counts the registry's
-// requests: per repository one ping and one token for reading and one of
-// each for pushing, however many images it holds; per image the resolve,
+// requests: one ping for the run (OnePing); per repository one token
+// for reading and one for pushing, however many images it holds; per image the resolve,
 // the .sig tag read, two requests per blob (POST, then PUT with the
 // bytes), the HEAD that finds the tag unmoved and the manifest PUT, then
 // the read-back HEAD.
@@ -835,7 +838,7 @@ func TestSignLegacyRequests(t *testing.T) {
 	counts := g.counter.Counts()
 	const repos, images = 3, 4
 	want := map[string]int{
-		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
+		"GET /v2/": 1, "GET /token": 2 * repos,
 		"HEAD manifest": images,
 		"GET .sig":      images,
 		"POST uploads":  2 * images, "PUT uploads": 2 * images,
@@ -871,7 +874,7 @@ func TestSignLegacyAttestationRequests(t *testing.T) {
 	// unmoved, the PUT, the read-back HEAD. The attestation: its tag read,
 	// two blobs, the PUT, the read-back HEAD.
 	want := map[string]int{
-		"GET /v2/": 2, "GET /token": 2,
+		"GET /v2/": 1, "GET /token": 2,
 		"HEAD manifest": 1,
 		"GET .sig":      2,
 		"POST uploads":  4, "PUT uploads": 4,
@@ -1025,8 +1028,9 @@ func TestSkipSignedBundleOfTwoRepositories(t *testing.T) {
 
 // TestSignBundleRequests signs and attests images in the bundle format on
 // the GHCR stand-in (no referrers API: the fallback tag) and counts the
-// registry's requests. Per repository: one ping and one token for reading
-// and one of each for pushing, and the empty config uploaded once. The
+// registry's requests. One ping for the run (OnePing). Per repository: one
+// token for reading and one for pushing, and the empty config uploaded
+// once. The
 // referrers endpoint is asked once by the reads and once by the pushes,
 // then remembered for the host (at concurrency 1, so that no two ask at
 // once). Per image: the resolve, and for each of its two referrers the
@@ -1051,7 +1055,7 @@ func TestSignBundleRequests(t *testing.T) {
 	}
 	const repos, images3, referrers = 2, 3, 2 * 3
 	want := map[string]int{
-		"GET /v2/": 2 * repos, "GET /token": 2 * repos,
+		"GET /v2/": 1, "GET /token": 2 * repos,
 		"GET referrers": 2,
 		"HEAD manifest": images3,
 		"POST uploads":  referrers + repos, "PUT uploads": referrers + repos,
