@@ -32,8 +32,8 @@ func (c RegistryConfig) secrets() []string {
 // remote returns the registry credentials, the go-containerregistry
 // options every registry call of the run shares (one connection pool, one
 // ping per registry, one authentication per repository and scope) and the
-// push transports sign writes legacy signatures through. name renders settings in error
-// messages as the front end calls them.
+// push transports sign writes through, over the same pings. name renders
+// settings in error messages as the front end calls them.
 func (c RegistryConfig) remote(t http.RoundTripper, name func(setting.Setting) string) (registry.Auth, []remote.Option, *registry.Pushes, error) {
 	auth := registry.Auth{Credentials: c.Credentials, GitHubToken: c.GitHubToken, GitHubActor: c.GitHubActor, GHCRHost: c.GHCRHost, DockerConfigDir: c.DockerConfigDir, Name: name}
 	kc, err := auth.Keychain()

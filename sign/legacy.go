@@ -300,7 +300,8 @@ func (s *Signer) attachLegacy(ctx context.Context, tag name.Tag, d name.Digest, 
 // fresh appended unless it was there) to tag and records its digest in
 // written: what ociremote.WriteSignatures and WriteAttestations do, with
 // the image asked for once (each ask of an entity with a signature
-// attached reads the tag again), and with fewer requests (putTag).
+// attached reads the tag again), and with fewer requests (putTag). what
+// names the push in its errors (pushError).
 func (s *Signer) writeTag(ctx context.Context, d name.Digest, tag name.Tag, image func() (oci.Signatures, error), fresh oci.Signature, what string, written *tagState) error {
 	img, err := image()
 	if err != nil {
