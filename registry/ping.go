@@ -89,29 +89,31 @@ func (p *pings) RoundTrip(req *http.Request) (*http.Response, error) {
 		return p.inner.RoundTrip(req)
 	}
 	resp, err := p.inner.RoundTrip(req)
-	keep := err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized)
-	if keep {
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxPingBody+1))
-		_ = resp.Body.Close()
-		switch {
-		case rerr != nil:
-			resp, err, keep = nil, fmt.Errorf("reading the answer of GET %s: %w", req.URL.Redacted(), rerr), false
-		case len(body) > maxPingBody:
-			resp, err, keep = nil, fmt.Errorf("GET %s: an answer of more than %d bytes to a ping", req.URL.Redacted(), maxPingBody), false
-		default:
-			pg.status, pg.header, pg.body, pg.ok = resp.StatusCode, resp.Header.Clone(), body, true
-		}
+	if err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized) {
+		resp, err = pg.keep(req, resp)
 	}
-	if !keep {
+	if !pg.ok {
 		p.mu.Lock()
 		delete(p.byHost, key)
 		p.mu.Unlock()
 	}
 	close(pg.done)
-	if keep {
-		return pg.answer(req), nil
-	}
 	return resp, err
+}
+
+// keep reads the registry's answer resp into pg and returns a copy of it
+// for req; an answer that cannot be read whole is an error, not kept.
+func (pg *ping) keep(req *http.Request, resp *http.Response) (*http.Response, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPingBody+1))
+	_ = resp.Body.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading the answer of GET %s: %w", req.URL.Redacted(), err)
+	case len(body) > maxPingBody:
+		return nil, fmt.Errorf("GET %s: an answer of more than %d bytes to a ping", req.URL.Redacted(), maxPingBody)
+	}
+	pg.status, pg.header, pg.body, pg.ok = resp.StatusCode, resp.Header.Clone(), body, true
+	return pg.answer(req), nil
 }
 
 // answer is a copy of the registry's answer, for req.
